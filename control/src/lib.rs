@@ -1,0 +1,1 @@
+//! splitbrain-control (being built)

@@ -1,0 +1,58 @@
+//! `splitbrain`: the command-line front of the harness.
+//!
+//! Each subcommand lives in its own module under `src/cli/`; this file only
+//! parses flags and maps outcomes to exit codes:
+//! 0 valid, 1 invalid, 2 unknown, 3 bad input, usage or another error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// Exit codes shared by every subcommand that reaches a verdict.
+pub mod exit {
+    pub const VALID: u8 = 0;
+    pub const INVALID: u8 = 1;
+    pub const UNKNOWN: u8 = 2;
+    pub const ERROR: u8 = 3;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "splitbrain",
+    version,
+    about = "Jepsen-style fault-injection testing: lab nodes, faults, workloads, and a fast linearizability checker",
+    after_help = "Exit codes: 0 valid, 1 invalid, 2 unknown (the checker ran out of time or memory), 3 bad input, usage or another error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Check(cli::check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version are not errors; everything else is a usage error (3).
+            let code = if e.use_stderr() { exit::ERROR } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Check(args) => cli::check::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
