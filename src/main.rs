@@ -33,6 +33,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Check(cli::check::CheckArgs),
+    Lab(cli::lab::LabArgs),
+    Db(cli::db::DbArgs),
+    Test(cli::test::TestArgs),
+    Analyze(cli::test::AnalyzeArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +51,10 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Check(args) => cli::check::run(args),
+        Command::Lab(args) => cli::lab::run(args),
+        Command::Db(args) => cli::db::run(args),
+        Command::Test(args) => cli::test::run(args),
+        Command::Analyze(args) => cli::test::analyze(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,1 +1,83 @@
-//! splitbrain-checkers (being built)
+//! # splitbrain-checkers
+//!
+//! Pure analysis of histories: given what the clients saw, could the system
+//! have behaved like a single copy of the object? No I/O, no async: a
+//! [`History`](splitbrain_history::History) goes in, a verdict comes out —
+//! `valid`, `invalid`, or `unknown` when the time or memory budget ran out
+//! (never `valid` by default).
+//!
+//! ## The story of a check
+//!
+//! [`check_linearizable`] takes a history, a [`ModelSpec`] and [`Limits`]:
+//!
+//! 1. **Split** (`problem`). Each key of a multi-key history is an independent
+//!    object (P-compositionality: a history is linearizable iff each object's
+//!    sub-history is), and a model may split further — a multi-register's
+//!    disjoint registers. The parts are checked in parallel on every core.
+//! 2. **Compile** (`model`). Each call becomes a compact op of a [`Model`]:
+//!    values are interned to small integers, so a register's state is a `u32`.
+//!    `fail` calls are dropped (they did not happen), so are `info` reads
+//!    (they constrain nothing); other `info` calls and calls the history never
+//!    completed are optional: they may take effect at any time after their
+//!    invocation, or never.
+//! 3. **Search** (`wgl`, `jit`). Two engines, each complete and sound:
+//!    - *WGL*, Wing–Gong–Lowe depth-first search with a memo of configurations
+//!      and incremental (Zobrist) hashing: a few nanoseconds a step, fast on
+//!      valid histories;
+//!    - *JIT*, Lowe's just-in-time sweep: reads the history once in time
+//!      order, keeping every configuration the object can be in, and finds
+//!      the op where every linearization dies without exhausting an
+//!      exponential tree — where depth-first search is at its worst.
+//!
+//!    With idle cores they race on each part and the first definite answer
+//!    wins; otherwise WGL runs with a step budget and hands over to JIT.
+//!    Both commit read-only ops greedily and try only the earliest-returning
+//!    of identical pending ops (see the engines' docs for why that is sound).
+//! 4. **Explain** (`counterexample`). For an invalid history, a
+//!    [`Counterexample`]: the op no linearization can fit, the longest
+//!    linearizable prefixes with the states they reach, the ops that could not
+//!    be placed next and why, and one sentence. Its size is bounded by small
+//!    constants, not by the history.
+//!
+//! ```
+//! use splitbrain_checkers::{check_linearizable, Limits, ModelKind, ModelSpec, Verdict};
+//! use splitbrain_history::{History, Op, OpType, Process, Value};
+//!
+//! let op = |p, kind, f: &str, v: Value| Op::new(Process::Client(p), kind, f, v);
+//! let history = History::new(vec![
+//!     op(0, OpType::Invoke, "write", Value::Int(1)),
+//!     op(0, OpType::Ok, "write", Value::Int(1)),
+//!     op(1, OpType::Invoke, "read", Value::Nil),
+//!     op(1, OpType::Ok, "read", Value::Int(2)), // nobody wrote 2
+//! ])
+//! .unwrap();
+//! let result = check_linearizable(&history, &ModelSpec::new(ModelKind::Register), &Limits::default())
+//!     .unwrap();
+//! assert_eq!(result.verdict, Verdict::Invalid);
+//! println!("{}", result.counterexample.unwrap().message);
+//! ```
+
+mod counterexample;
+mod engine;
+mod hash;
+mod jit;
+mod limits;
+mod linearizable;
+pub mod model;
+mod problem;
+mod result;
+mod wgl;
+
+// Set, counter and stats checkers (workloads engineer).
+pub mod counter;
+pub mod set;
+pub mod stats;
+
+pub use limits::{EngineChoice, Limits};
+pub use linearizable::{check_linearizable, check_with_model};
+pub use model::{Model, ModelKind, ModelSpec};
+pub use problem::CheckError;
+pub use result::{
+    Counterexample, Engine, KeyResult, LinearizabilityResult, LinearizedOp, OpRef, Prefix, Stats,
+    Unplaceable, Verdict,
+};

@@ -56,6 +56,11 @@ impl History {
             line: lines.and_then(|l| l.get(i).copied()),
             problem,
         };
+        // Where an earlier op is: its source line when known, else its position.
+        let at = |j: usize| match lines.and_then(|l| l.get(j)) {
+            Some(line) => format!("line {line}"),
+            None => format!("op {j}"),
+        };
         let mut partner = vec![NONE; ops.len()];
         // Open invocation per process; processes that crashed (info).
         let mut open: HashMap<u64, usize> = HashMap::new();
@@ -70,8 +75,10 @@ impl History {
                         return Err(err(
                             i,
                             format!(
-                                "process {p} invokes {} while its {} invoked at op {prev} is still open; a process runs one op at a time",
-                                op.f, ops[prev].f
+                                "process {p} invokes {} while its {} invoked at {} is still open; a process runs one op at a time",
+                                op.f,
+                                ops[prev].f,
+                                at(prev)
                             ),
                         ));
                     }
@@ -79,8 +86,9 @@ impl History {
                         return Err(err(
                             i,
                             format!(
-                                "process {p} invokes {} after its op {c} ended with info; a process whose outcome is unknown must not be reused (use a fresh process id)",
-                                op.f
+                                "process {p} invokes {} after its op at {} ended with info; a process whose outcome is unknown must not be reused (use a fresh process id)",
+                                op.f,
+                                at(c)
                             ),
                         ));
                     }
@@ -90,15 +98,20 @@ impl History {
                     let Some(inv) = open.remove(&p) else {
                         return Err(err(
                             i,
-                            format!("{kind} of {} on process {p} has no open invocation", op.f),
+                            format!(
+                                "{kind} of {} on process {p} has no open invocation; expected an invoke of {} on process {p} before it",
+                                op.f, op.f
+                            ),
                         ));
                     };
                     if ops[inv].f != op.f {
                         return Err(err(
                             i,
                             format!(
-                                "{kind} of {} on process {p} completes an invocation of {} (op {inv})",
-                                op.f, ops[inv].f
+                                "{kind} of {} on process {p} completes an invocation of {} (at {}); expected the same function",
+                                op.f,
+                                ops[inv].f,
+                                at(inv)
                             ),
                         ));
                     }

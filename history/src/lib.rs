@@ -18,6 +18,7 @@
 //! Codecs (module `codec`): JSON Lines is the native, streamable format;
 //! Jepsen EDN and Jepsen log lines are imported.
 
+pub mod codec;
 mod history;
 mod op;
 mod value;

@@ -7,9 +7,15 @@
 
 use std::fmt;
 
+use std::borrow::Cow;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Value;
+use crate::codec::fields::{Atom, Notation, OpBuilder};
+use crate::value::ValueVisitor;
 
 /// The kind of history entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -123,31 +129,28 @@ impl<'de> Deserialize<'de> for Process {
 ///
 /// The JSON Lines form is one object per line:
 /// `{"index":0,"time":1200,"process":3,"type":"invoke","f":"cas","value":[1,2]}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Optional fields (`time`, `key`, `node`, `error`) are left out when absent;
+/// `extra` fields follow as ordinary members. Serde is implemented by hand
+/// (not derived) because `#[serde(flatten)]` for `extra` is several times slower
+/// and its errors cannot name the field that is wrong.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Op {
     /// Position in the history, from 0. Codecs assign it when the source has none.
-    #[serde(default)]
     pub index: u64,
     /// Nanoseconds since the test started (monotonic), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
     pub process: Process,
-    #[serde(rename = "type")]
+    /// `type` in Jepsen and in JSON.
     pub kind: OpType,
     /// The function: `read`, `write`, `cas`, `add`, `start-partition`, ...
     pub f: Box<str>,
-    #[serde(default)]
     pub value: Value,
     /// The key of a multi-key (independent) history.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<Value>,
     /// The node the client talked to, or the nodes a fault touched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Value>,
     /// Any other fields of the source, kept so that nothing is lost on import.
-    #[serde(flatten, default, skip_serializing_if = "Vec::is_empty", with = "extra")]
     pub extra: Vec<(Box<str>, Value)>,
 }
 
@@ -193,38 +196,151 @@ impl fmt::Display for Op {
     }
 }
 
-/// Serde glue for `Op::extra`: a flattened map of unknown fields.
-mod extra {
-    use super::Value;
-    use serde::de::{MapAccess, Visitor};
-    use serde::ser::SerializeMap;
-    use serde::{Deserializer, Serializer};
-    use std::fmt;
-
-    pub fn serialize<S: Serializer>(v: &[(Box<str>, Value)], s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(v.len()))?;
-        for (k, v) in v {
+impl Serialize for Op {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let len = 5
+            + usize::from(self.time.is_some())
+            + usize::from(self.key.is_some())
+            + usize::from(self.node.is_some())
+            + usize::from(self.error.is_some())
+            + self.extra.len();
+        let mut map = s.serialize_map(Some(len))?;
+        map.serialize_entry("index", &self.index)?;
+        if let Some(t) = &self.time {
+            map.serialize_entry("time", t)?;
+        }
+        map.serialize_entry("process", &self.process)?;
+        map.serialize_entry("type", &self.kind)?;
+        map.serialize_entry("f", &*self.f)?;
+        map.serialize_entry("value", &self.value)?;
+        for (name, field) in [("key", &self.key), ("node", &self.node), ("error", &self.error)] {
+            if let Some(v) = field {
+                map.serialize_entry(name, v)?;
+            }
+        }
+        for (k, v) in &self.extra {
             map.serialize_entry(&**k, v)?;
         }
         map.end()
     }
+}
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(Box<str>, Value)>, D::Error> {
+impl<'de> Deserialize<'de> for Op {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Op, D::Error> {
+        OpSeed { position: 0 }.deserialize(d)
+    }
+}
+
+/// Deserializes an op whose index, when the source has none, is `position`.
+pub(crate) struct OpSeed {
+    pub(crate) position: u64,
+}
+
+impl<'de> DeserializeSeed<'de> for OpSeed {
+    type Value = Op;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Op, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OpSeed {
+    type Value = Op;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(r#"an op object such as {"process":0,"type":"invoke","f":"read","value":null}"#)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Op, A::Error> {
+        let mut op = OpBuilder::default();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let atom = map.next_value::<JsonAtom<'de>>()?;
+            op.set(Notation::Json, &key.0, atom.0)
+                .map_err(de::Error::custom)?;
+        }
+        op.finish(Notation::Json, self.position)
+            .map(|(op, _)| op)
+            .map_err(de::Error::custom)
+    }
+}
+
+/// A JSON object key, borrowed from the input when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Vec<(Box<str>, Value)>;
+            type Value = Key<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map")
+                f.write_str("a field name")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = m.next_entry::<String, Value>()? {
-                    out.push((k.into_boxed_str(), v));
-                }
-                Ok(out)
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s)))
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_str(V)
+    }
+}
+
+/// A JSON field value: strings and integers stay unboxed until the field is known.
+struct JsonAtom<'de>(Atom<'de>);
+
+impl<'de> Deserialize<'de> for JsonAtom<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = JsonAtom<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(JsonAtom(Atom::Str(Cow::Borrowed(s))))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(JsonAtom(Atom::Str(Cow::Owned(s.to_owned()))))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(JsonAtom(Atom::Str(Cow::Owned(s))))
+            }
+            fn visit_i64<E>(self, i: i64) -> Result<Self::Value, E> {
+                Ok(JsonAtom(Atom::Int(i)))
+            }
+            fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
+                match i64::try_from(u) {
+                    Ok(i) => Ok(JsonAtom(Atom::Int(i))),
+                    Err(_) => ValueVisitor.visit_u64(u).map(|v| JsonAtom(Atom::Value(v))),
+                }
+            }
+            fn visit_f64<E>(self, x: f64) -> Result<Self::Value, E> {
+                Ok(JsonAtom(Atom::Value(Value::Float(x))))
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+                Ok(JsonAtom(Atom::Value(Value::Bool(b))))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(JsonAtom(Atom::Value(Value::Nil)))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(JsonAtom(Atom::Value(Value::Nil)))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                JsonAtom::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                ValueVisitor.visit_seq(seq).map(|v| JsonAtom(Atom::Value(v)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                ValueVisitor.visit_map(map).map(|v| JsonAtom(Atom::Value(v)))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

@@ -1,0 +1,154 @@
+//! A set: `add x`, and `read` returning the whole set.
+//!
+//! States are interned sets of interned elements, so a state is a `u32` and a
+//! read compiles to "the state is exactly this set": one integer comparison.
+//! Transitions of `add` are memoized per (state, element).
+
+use std::collections::HashMap;
+
+use splitbrain_history::Value;
+
+use super::{CallView, Interner, Model, Outcome, mix32, show_list};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SetOp {
+    Add(u32),
+    /// The read saw exactly the interned set with this id.
+    Read(u32),
+}
+
+#[derive(Clone)]
+pub struct SetModel {
+    elements: Interner<Value>,
+    /// Sorted element ids.
+    states: Interner<Vec<u32>>,
+    adds: HashMap<(u32, u32), u32>,
+}
+
+impl Default for SetModel {
+    fn default() -> SetModel {
+        let mut states = Interner::default();
+        states.intern(Vec::new());
+        SetModel {
+            elements: Interner::default(),
+            states,
+            adds: HashMap::new(),
+        }
+    }
+}
+
+impl Model for SetModel {
+    type State = u32;
+    type Op = SetOp;
+
+    fn object(&self) -> &'static str {
+        "set"
+    }
+
+    fn compile(&mut self, call: &CallView) -> Result<Option<SetOp>, String> {
+        match call.f {
+            "add" => Ok(Some(SetOp::Add(
+                self.elements.intern(call.argument().clone()),
+            ))),
+            "read" => {
+                if call.outcome == Outcome::Info {
+                    return Ok(None);
+                }
+                let items: &[Value] = match call.complete.unwrap_or(&Value::Nil) {
+                    Value::Nil => &[],
+                    Value::List(l) => l,
+                    other => {
+                        return Err(format!(
+                            "a set read returns the whole set as a list, found {} ({other})",
+                            other.kind_name()
+                        ));
+                    }
+                };
+                let mut ids: Vec<u32> = items
+                    .iter()
+                    .map(|v| self.elements.intern(v.clone()))
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                Ok(Some(SetOp::Read(self.states.intern(ids))))
+            }
+            f => Err(format!(
+                "the set model has no operation `{f}`; expected add or read"
+            )),
+        }
+    }
+
+    fn init(&mut self) -> u32 {
+        0
+    }
+
+    fn step(&mut self, s: u32, op: SetOp) -> Option<u32> {
+        match op {
+            SetOp::Read(r) => (r == s).then_some(s),
+            SetOp::Add(x) => {
+                if let Some(&t) = self.adds.get(&(s, x)) {
+                    return Some(t);
+                }
+                let cur = self.states.get(s);
+                let t = match cur.binary_search(&x) {
+                    Ok(_) => s,
+                    Err(at) => {
+                        let mut next = Vec::with_capacity(cur.len() + 1);
+                        next.extend_from_slice(&cur[..at]);
+                        next.push(x);
+                        next.extend_from_slice(&cur[at..]);
+                        self.states.intern(next)
+                    }
+                };
+                self.adds.insert((s, x), t);
+                Some(t)
+            }
+        }
+    }
+
+    fn is_read_only(&self, op: SetOp) -> bool {
+        matches!(op, SetOp::Read(_))
+    }
+
+    fn hash_state(&self, s: u32) -> u64 {
+        mix32(s)
+    }
+
+    fn show_state(&self, s: u32) -> String {
+        let mut shown = show_list(&self.elements, self.states.get(s));
+        shown.replace_range(0..1, "#{");
+        shown.pop();
+        shown.push('}');
+        shown
+    }
+
+    fn explain(&mut self, s: u32, op: SetOp) -> String {
+        match op {
+            SetOp::Read(r) => {
+                let (have, saw) = (self.states.get(s), self.states.get(r));
+                let missing: Vec<u32> = have
+                    .iter()
+                    .filter(|x| saw.binary_search(x).is_err())
+                    .copied()
+                    .collect();
+                let extra: Vec<u32> = saw
+                    .iter()
+                    .filter(|x| have.binary_search(x).is_err())
+                    .copied()
+                    .collect();
+                let mut why = format!("the read saw {}", self.show_state(r));
+                if !missing.is_empty() {
+                    why += &format!(", missing {}", show_list(&self.elements, &missing));
+                }
+                if !extra.is_empty() {
+                    why += &format!(
+                        ", including {} never added by then",
+                        show_list(&self.elements, &extra)
+                    );
+                }
+                why
+            }
+            SetOp::Add(_) => "an add always succeeds".into(),
+        }
+    }
+}

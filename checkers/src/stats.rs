@@ -1,0 +1,165 @@
+//! The stats checker, after Jepsen's `checker/stats`: how many operations of
+//! each function ended `ok`, `fail` and `info`.
+//!
+//! Only client operations count (the nemesis is not a client). An operation
+//! that never completed counts as `info`, as the history's meaning has it.
+//!
+//! Valid iff every function has at least one `ok`: a function that never once
+//! succeeded usually means the test exercised nothing (a broken client, a
+//! cluster down for the whole run), and a test that did nothing must not
+//! pass. An empty history has nothing to judge: `Unknown`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use splitbrain_history::{History, OpType};
+
+use crate::Verdict;
+
+/// Outcome counts of a group of operations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub count: u64,
+    pub ok_count: u64,
+    pub fail_count: u64,
+    pub info_count: u64,
+}
+
+impl Counts {
+    fn add(&mut self, outcome: OpType) {
+        self.count += 1;
+        match outcome {
+            OpType::Ok => self.ok_count += 1,
+            OpType::Fail => self.fail_count += 1,
+            _ => self.info_count += 1,
+        }
+    }
+}
+
+/// What the stats checker found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsResult {
+    pub verdict: Verdict,
+    /// Why the verdict is not `Valid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// All client operations.
+    #[serde(flatten)]
+    pub total: Counts,
+    /// Per function, by name.
+    pub by_f: BTreeMap<Box<str>, Counts>,
+}
+
+/// Counts a history's client operations; see the module documentation.
+pub fn check(history: &History) -> StatsResult {
+    let mut total = Counts::default();
+    let mut by_f: BTreeMap<Box<str>, Counts> = BTreeMap::new();
+    for call in history.calls() {
+        let outcome = call.outcome();
+        total.add(outcome);
+        match by_f.get_mut(&call.invoke.f) {
+            Some(c) => c.add(outcome),
+            None => {
+                let mut c = Counts::default();
+                c.add(outcome);
+                by_f.insert(call.invoke.f.clone(), c);
+            }
+        }
+    }
+    let never_ok: Vec<&str> = by_f
+        .iter()
+        .filter(|(_, c)| c.ok_count == 0)
+        .map(|(f, _)| f.as_ref())
+        .collect();
+    let (verdict, reason) = if total.count == 0 {
+        (Verdict::Unknown, Some("no client operations".to_string()))
+    } else if never_ok.is_empty() {
+        (Verdict::Valid, None)
+    } else {
+        (
+            Verdict::Invalid,
+            Some(format!("never succeeded: {}", never_ok.join(", "))),
+        )
+    };
+    StatsResult {
+        verdict,
+        reason,
+        total,
+        by_f,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use splitbrain_history::{Op, Process, Value};
+
+    use super::*;
+
+    use OpType::{Fail, Info, Invoke, Ok};
+
+    fn op(p: Process, kind: OpType, f: &str) -> Op {
+        Op::new(p, kind, f, Value::Nil)
+    }
+
+    #[test]
+    fn counts_per_function_and_in_total() {
+        let c = Process::Client;
+        let h = History::new(vec![
+            op(c(0), Invoke, "read"),
+            op(c(0), Ok, "read"),
+            op(c(1), Invoke, "write"),
+            op(c(1), Info, "write"),
+            op(Process::Nemesis, Info, "start-partition"),
+            op(c(0), Invoke, "write"),
+            op(c(0), Ok, "write"),
+            op(c(2), Invoke, "read"),
+            op(c(2), Fail, "read"),
+            op(c(3), Invoke, "read"),
+        ])
+        .unwrap();
+        let r = check(&h);
+        assert_eq!(r.verdict, Verdict::Valid);
+        assert_eq!(
+            r.total,
+            Counts {
+                count: 5,
+                ok_count: 2,
+                fail_count: 1,
+                info_count: 2
+            }
+        );
+        assert_eq!(
+            r.by_f["read"],
+            Counts {
+                count: 3,
+                ok_count: 1,
+                fail_count: 1,
+                info_count: 1
+            }
+        );
+        assert!(!r.by_f.contains_key("start-partition"));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["count"], 5);
+        assert_eq!(json["by_f"]["write"]["info_count"], 1);
+    }
+
+    #[test]
+    fn a_function_that_never_succeeded_is_invalid() {
+        let c = Process::Client;
+        let h = History::new(vec![
+            op(c(0), Invoke, "read"),
+            op(c(0), Ok, "read"),
+            op(c(0), Invoke, "cas"),
+            op(c(0), Fail, "cas"),
+        ])
+        .unwrap();
+        let r = check(&h);
+        assert_eq!(r.verdict, Verdict::Invalid);
+        assert_eq!(r.reason.as_deref(), Some("never succeeded: cas"));
+    }
+
+    #[test]
+    fn empty_history_is_unknown() {
+        assert_eq!(check(&History::default()).verdict, Verdict::Unknown);
+    }
+}

@@ -1,0 +1,504 @@
+//! Differential test: thousands of small random histories for every model,
+//! checked by WGL alone and by JIT alone, against a brute-force oracle that
+//! knows nothing of the engines' representation or pruning.
+//!
+//! Histories come from simulating the model with random concurrent clients
+//! (ops take effect at a random point between invocation and completion; some
+//! end `info` — taken effect or not — some `fail`, some never complete), and a
+//! share get one result corrupted so that they are (usually) not linearizable.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use splitbrain_checkers::{EngineChoice, Limits, ModelKind, ModelSpec, Verdict, check_linearizable};
+use splitbrain_history::{History, Op, OpType, Process, Value};
+
+/// xorshift64*: a tiny deterministic PRNG, so the test needs no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reference semantics, written on plain values, independently of the crate.
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+enum RefState {
+    Reg(Value),
+    Lock(bool),
+    Multi(BTreeMap<String, Value>),
+    Set(BTreeSet<i64>),
+    Queue(Vec<i64>),
+}
+
+/// One call as the oracle sees it.
+#[derive(Clone, Debug)]
+struct Call {
+    f: String,
+    /// Invocation value (what writes wrote, what cas compared).
+    arg: Value,
+    /// Completion value for ok calls.
+    result: Option<Value>,
+    call: usize,
+    /// `None`: info or never completed.
+    ret: Option<usize>,
+}
+
+fn ref_init(kind: ModelKind) -> RefState {
+    match kind {
+        ModelKind::Register | ModelKind::CasRegister => RefState::Reg(Value::Nil),
+        ModelKind::Mutex => RefState::Lock(false),
+        ModelKind::MultiRegister => RefState::Multi(BTreeMap::new()),
+        ModelKind::Set => RefState::Set(BTreeSet::new()),
+        ModelKind::FifoQueue => RefState::Queue(Vec::new()),
+    }
+}
+
+fn ref_step(s: &RefState, c: &Call) -> Option<RefState> {
+    let ok = c.result.is_some();
+    match (s, c.f.as_str()) {
+        (RefState::Reg(v), "read") => match &c.result {
+            None => Some(s.clone()),
+            Some(r) => (r == v).then(|| s.clone()),
+        },
+        (RefState::Reg(_), "write") => Some(RefState::Reg(c.arg.clone())),
+        (RefState::Reg(v), "cas") => {
+            let l = c.arg.as_list().unwrap();
+            (&l[0] == v).then(|| RefState::Reg(l[1].clone()))
+        }
+        (RefState::Lock(h), "acquire") => (!h).then_some(RefState::Lock(true)),
+        (RefState::Lock(h), "release") => h.then_some(RefState::Lock(false)),
+        (RefState::Multi(m), "txn") => {
+            let mut m = m.clone();
+            let micro = c.result.as_ref().unwrap_or(&c.arg).as_list().unwrap().to_vec();
+            for op in micro {
+                let op = op.as_list().unwrap();
+                let k = op[1].as_str().unwrap().to_string();
+                if op[0].as_str() == Some("write") {
+                    m.insert(k, op[2].clone());
+                } else if ok {
+                    let cur = m.get(&k).cloned().unwrap_or(Value::Nil);
+                    if cur != op[2] {
+                        return None;
+                    }
+                }
+            }
+            Some(RefState::Multi(m))
+        }
+        (RefState::Set(set), "add") => {
+            let mut set = set.clone();
+            set.insert(c.arg.as_int().unwrap());
+            Some(RefState::Set(set))
+        }
+        (RefState::Set(set), "read") => match &c.result {
+            None => Some(s.clone()),
+            Some(r) => {
+                let seen: BTreeSet<i64> = r.as_list().unwrap().iter().map(|v| v.as_int().unwrap()).collect();
+                (&seen == set).then(|| s.clone())
+            }
+        },
+        (RefState::Queue(q), "enqueue") => {
+            let mut q = q.clone();
+            q.push(c.arg.as_int().unwrap());
+            Some(RefState::Queue(q))
+        }
+        (RefState::Queue(q), "dequeue") => match &c.result {
+            // Info: it took the head, whatever it was (or found none).
+            None => Some(RefState::Queue(q.iter().skip(1).copied().collect())),
+            Some(Value::Nil) => q.is_empty().then(|| s.clone()),
+            Some(v) => (q.first() == v.as_int().as_ref()).then(|| RefState::Queue(q[1..].to_vec())),
+        },
+        _ => panic!("oracle: unexpected {} in {s:?}", c.f),
+    }
+}
+
+/// Tries every order consistent with real time, with each info call taken or
+/// not; memoizes (placed set, state) so it finishes on 40 calls.
+fn oracle(kind: ModelKind, calls: &[Call]) -> bool {
+    assert!(calls.len() <= 64);
+    let must: u64 = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.ret.is_some())
+        .fold(0, |m, (i, _)| m | 1 << i);
+    let mut seen: HashSet<(u64, RefState)> = HashSet::new();
+    fn go(
+        calls: &[Call],
+        must: u64,
+        done: u64,
+        s: RefState,
+        seen: &mut HashSet<(u64, RefState)>,
+    ) -> bool {
+        if done & must == must {
+            return true;
+        }
+        if !seen.insert((done, s.clone())) {
+            return false;
+        }
+        for (i, c) in calls.iter().enumerate() {
+            if done & (1 << i) != 0 {
+                continue;
+            }
+            // Every ok call that returned before this one was invoked goes first.
+            let blocked = calls.iter().enumerate().any(|(j, d)| {
+                done & (1 << j) == 0 && d.ret.is_some_and(|r| r < c.call)
+            });
+            if blocked {
+                continue;
+            }
+            if let Some(s2) = ref_step(&s, c) {
+                if go(calls, must, done | 1 << i, s2, seen) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    go(calls, must, 0, ref_init(kind), &mut seen)
+}
+
+fn oracle_calls(h: &History) -> Vec<Call> {
+    h.calls()
+        .filter(|c| c.outcome() != OpType::Fail)
+        .map(|c| Call {
+            f: c.invoke.f.to_string(),
+            arg: c.invoke.value.clone(),
+            result: c.complete.filter(|o| o.kind == OpType::Ok).map(|o| o.value.clone()),
+            call: c.invoke_pos,
+            ret: c.complete_pos.filter(|_| c.outcome() == OpType::Ok),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Simulation.
+
+struct Pending {
+    process: u64,
+    f: &'static str,
+    arg: Value,
+    /// The result, once the op took effect; `Err(())` once it certainly failed.
+    effect: Option<Result<Value, ()>>,
+}
+
+fn random_invocation(kind: ModelKind, rng: &mut Rng, counter: &mut i64) -> (&'static str, Value) {
+    let v = |rng: &mut Rng| Value::Int(rng.below(4) as i64);
+    match kind {
+        ModelKind::Register => {
+            if rng.chance(50) { ("read", Value::Nil) } else { ("write", v(rng)) }
+        }
+        ModelKind::CasRegister => match rng.below(3) {
+            0 => ("read", Value::Nil),
+            1 => ("write", v(rng)),
+            _ => ("cas", Value::from(vec![v(rng), v(rng)])),
+        },
+        ModelKind::Mutex => {
+            if rng.chance(50) { ("acquire", Value::Nil) } else { ("release", Value::Nil) }
+        }
+        ModelKind::MultiRegister => {
+            let n = 1 + rng.below(3);
+            let micro: Vec<Value> = (0..n)
+                .map(|_| {
+                    let k = Value::str(["x", "y", "z"][rng.below(3) as usize]);
+                    if rng.chance(50) {
+                        Value::from(vec![Value::str("read"), k, Value::Nil])
+                    } else {
+                        Value::from(vec![Value::str("write"), k, v(rng)])
+                    }
+                })
+                .collect();
+            ("txn", Value::List(micro))
+        }
+        ModelKind::Set => {
+            if rng.chance(40) {
+                ("read", Value::Nil)
+            } else {
+                *counter += 1;
+                ("add", Value::Int(*counter % 9))
+            }
+        }
+        ModelKind::FifoQueue => {
+            if rng.chance(50) {
+                *counter += 1;
+                ("enqueue", Value::Int(*counter))
+            } else {
+                ("dequeue", Value::Nil)
+            }
+        }
+    }
+}
+
+/// Applies an op to the true state; `Err` when it cannot take effect now.
+fn apply(s: &mut RefState, f: &str, arg: &Value) -> Result<Value, ()> {
+    match (s, f) {
+        (RefState::Reg(v), "read") => Ok(v.clone()),
+        (RefState::Reg(v), "write") => {
+            *v = arg.clone();
+            Ok(arg.clone())
+        }
+        (RefState::Reg(v), "cas") => {
+            let l = arg.as_list().unwrap();
+            if *v == l[0] {
+                *v = l[1].clone();
+                Ok(arg.clone())
+            } else {
+                Err(())
+            }
+        }
+        (RefState::Lock(h), "acquire") => {
+            if *h {
+                Err(())
+            } else {
+                *h = true;
+                Ok(Value::Nil)
+            }
+        }
+        (RefState::Lock(h), "release") => {
+            if *h {
+                *h = false;
+                Ok(Value::Nil)
+            } else {
+                Err(())
+            }
+        }
+        (RefState::Multi(m), "txn") => {
+            let mut out = Vec::new();
+            for op in arg.as_list().unwrap() {
+                let op = op.as_list().unwrap();
+                let k = op[1].as_str().unwrap().to_string();
+                if op[0].as_str() == Some("write") {
+                    m.insert(k, op[2].clone());
+                    out.push(Value::List(op.to_vec()));
+                } else {
+                    let cur = m.get(&k).cloned().unwrap_or(Value::Nil);
+                    out.push(Value::from(vec![op[0].clone(), op[1].clone(), cur]));
+                }
+            }
+            Ok(Value::List(out))
+        }
+        (RefState::Set(set), "add") => {
+            set.insert(arg.as_int().unwrap());
+            Ok(arg.clone())
+        }
+        (RefState::Set(set), "read") => Ok(Value::List(set.iter().map(|&x| Value::Int(x)).collect())),
+        (RefState::Queue(q), "enqueue") => {
+            q.push(arg.as_int().unwrap());
+            Ok(arg.clone())
+        }
+        (RefState::Queue(q), "dequeue") => {
+            if q.is_empty() {
+                Ok(Value::Nil)
+            } else {
+                Ok(Value::Int(q.remove(0)))
+            }
+        }
+        (s, f) => panic!("simulation: {f} on {s:?}"),
+    }
+}
+
+/// Replaces an ok op's observed value with a plausible wrong one.
+fn corrupt(kind: ModelKind, op: &mut Op, rng: &mut Rng) {
+    match (kind, &*op.f) {
+        (ModelKind::Register | ModelKind::CasRegister, "read") => {
+            op.value = if rng.chance(20) { Value::Nil } else { Value::Int(rng.below(4) as i64) }
+        }
+        (ModelKind::MultiRegister, "txn") => {
+            if let Value::List(micro) = &mut op.value {
+                for m in micro {
+                    if let Value::List(m) = m {
+                        if m[0].as_str() == Some("read") {
+                            m[2] = Value::Int(rng.below(4) as i64);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        (ModelKind::Set, "read") => {
+            if let Value::List(l) = &mut op.value {
+                if !l.is_empty() && rng.chance(50) {
+                    l.remove(rng.below(l.len() as u64) as usize);
+                } else {
+                    l.push(Value::Int(rng.below(9) as i64));
+                }
+            }
+        }
+        (ModelKind::FifoQueue, "dequeue") => {
+            op.value = if rng.chance(20) { Value::Nil } else { Value::Int(1 + rng.below(6) as i64) }
+        }
+        _ => {}
+    }
+}
+
+fn simulate(kind: ModelKind, rng: &mut Rng, max_calls: usize) -> History {
+    let workers = 1 + rng.below(8) as usize;
+    let calls = 1 + rng.below(max_calls as u64) as usize;
+    let mut state = ref_init(kind);
+    let mut next_process = workers as u64;
+    let mut slots: Vec<Option<Pending>> = (0..workers).map(|_| None).collect();
+    let mut procs: Vec<u64> = (0..workers as u64).collect();
+    let mut ops: Vec<Op> = Vec::new();
+    let mut invoked = 0;
+    let mut counter = 0i64;
+    let info_rate = [0, 5, 15][rng.below(3) as usize];
+    // Sometimes the history ends with ops still open (they count as info).
+    let hang = rng.chance(30);
+    let mut guard = 0;
+    while (invoked < calls || slots.iter().any(|s| s.is_some())) && guard < 10_000 {
+        guard += 1;
+        if invoked >= calls && hang {
+            break;
+        }
+        let w = rng.below(workers as u64) as usize;
+        match &mut slots[w] {
+            None => {
+                if invoked >= calls {
+                    continue;
+                }
+                let (f, arg) = random_invocation(kind, rng, &mut counter);
+                ops.push(Op::new(Process::Client(procs[w]), OpType::Invoke, f, arg.clone()));
+                slots[w] = Some(Pending { process: procs[w], f, arg, effect: None });
+                invoked += 1;
+            }
+            Some(p) if p.effect.is_none() && rng.chance(60) => {
+                p.effect = Some(apply(&mut state, p.f, &p.arg));
+            }
+            Some(_) => {
+                let p = slots[w].take().unwrap();
+                let effect = p.effect.unwrap_or_else(|| {
+                    if rng.chance(info_rate) {
+                        Err(()) // completes as info without having happened
+                    } else {
+                        apply(&mut state, p.f, &p.arg)
+                    }
+                });
+                let (kind_out, value) = if rng.chance(info_rate) {
+                    (OpType::Info, p.arg.clone())
+                } else {
+                    match effect {
+                        Ok(v) => (OpType::Ok, v),
+                        Err(()) => (OpType::Fail, p.arg.clone()),
+                    }
+                };
+                ops.push(Op::new(Process::Client(p.process), kind_out, p.f, value));
+                if kind_out == OpType::Info {
+                    procs[w] = next_process;
+                    next_process += 1;
+                }
+            }
+        }
+    }
+    if rng.chance(35) {
+        let oks: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].kind == OpType::Ok).collect();
+        if !oks.is_empty() {
+            let i = oks[rng.below(oks.len() as u64) as usize];
+            corrupt(kind, &mut ops[i], rng);
+        }
+    }
+    if kind == ModelKind::Mutex && rng.chance(20) {
+        // Claim a failed op succeeded.
+        if let Some(op) = ops.iter_mut().find(|o| o.kind == OpType::Fail) {
+            op.kind = OpType::Ok;
+        }
+    }
+    for (i, op) in ops.iter_mut().enumerate() {
+        op.index = i as u64;
+    }
+    History::new(ops).expect("the simulation writes valid histories")
+}
+
+fn limits(engine: EngineChoice) -> Limits {
+    Limits {
+        engine,
+        threads: Some(1),
+        ..Limits::default()
+    }
+}
+
+fn run_model(kind: ModelKind, seed: u64, histories: usize, max_calls: usize) {
+    let mut rng = Rng(seed);
+    let spec = ModelSpec::new(kind);
+    let (mut valid, mut invalid) = (0, 0);
+    for n in 0..histories {
+        let h = simulate(kind, &mut rng, max_calls);
+        let expected = oracle(kind, &oracle_calls(&h));
+        let mut failing = Vec::new();
+        for engine in [EngineChoice::Wgl, EngineChoice::Jit] {
+            let r = check_linearizable(&h, &spec, &limits(engine)).unwrap();
+            let want = if expected { Verdict::Valid } else { Verdict::Invalid };
+            if r.verdict != want {
+                let dump: Vec<String> = h.ops().iter().map(|o| o.to_string()).collect();
+                panic!(
+                    "{kind} history #{n} (seed {seed}): oracle says {want}, {engine} says {}\n{}",
+                    r.verdict,
+                    dump.join("\n")
+                );
+            }
+            if let Some(cx) = r.counterexample {
+                assert_eq!(cx.failed_op.outcome, OpType::Ok, "{kind} #{n}: {}", cx.message);
+                failing.push(cx.failed_op.index);
+            }
+        }
+        // Both engines name the same op: the first completion no linearization survives.
+        if let [a, b] = failing[..] {
+            assert_eq!(a, b, "{kind} history #{n}: WGL and JIT disagree on the failing op");
+        }
+        if expected { valid += 1 } else { invalid += 1 }
+    }
+    println!("{kind}: {histories} histories, {valid} valid, {invalid} invalid, 0 disagreements");
+    // A generator that makes only one kind of history tests little.
+    assert!(valid > histories / 10 && invalid > histories / 20, "{kind}: {valid} valid, {invalid} invalid");
+}
+
+const HISTORIES: usize = 2000;
+const MAX_CALLS: usize = 40;
+
+#[test]
+fn register_agrees_with_oracle() {
+    run_model(ModelKind::Register, 0x1111, HISTORIES, MAX_CALLS);
+}
+
+#[test]
+fn cas_register_agrees_with_oracle() {
+    run_model(ModelKind::CasRegister, 0x2222, HISTORIES, MAX_CALLS);
+}
+
+#[test]
+fn mutex_agrees_with_oracle() {
+    run_model(ModelKind::Mutex, 0x3333, HISTORIES, MAX_CALLS);
+}
+
+#[test]
+fn multi_register_agrees_with_oracle() {
+    run_model(ModelKind::MultiRegister, 0x4444, HISTORIES, MAX_CALLS);
+}
+
+#[test]
+fn set_agrees_with_oracle() {
+    run_model(ModelKind::Set, 0x5555, HISTORIES, MAX_CALLS);
+}
+
+#[test]
+fn fifo_queue_agrees_with_oracle() {
+    run_model(ModelKind::FifoQueue, 0x6666, HISTORIES, MAX_CALLS);
+}
+
+/// A longer run for when the engines change: `cargo test --release -- --ignored`.
+#[test]
+#[ignore]
+fn all_models_agree_with_oracle_long() {
+    for (i, kind) in ModelKind::ALL.into_iter().enumerate() {
+        run_model(kind, 0xabcd + i as u64, 50_000, 50);
+    }
+}

@@ -1,0 +1,576 @@
+//! The YAML format of database definitions (`dbs/*.yaml`; documented in `dbs/README.md`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::template::{Script, Template};
+
+/// A database definition: how to install, configure, start, probe, fault and tear down a
+/// database on each node. Field names are checked: a misspelled one is an error.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbDef {
+    /// Short name, `{{name}}` in templates.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Extra variables; they may use the per-node built-ins.
+    #[serde(default)]
+    pub vars: BTreeMap<String, Template>,
+    /// Where the database keeps its data on a node; wiped by teardown.
+    pub data_dir: Template,
+    #[serde(default)]
+    pub cluster: ClusterDef,
+    #[serde(default)]
+    pub install: Install,
+    #[serde(default)]
+    pub configure: Configure,
+    pub daemon: Daemon,
+    pub ready: Ready,
+    #[serde(default)]
+    pub leader: Option<Leader>,
+    #[serde(default)]
+    pub teardown: Teardown,
+    /// Files worth keeping after a test (the daemon's log file is always included).
+    #[serde(default)]
+    pub logs: Vec<Template>,
+    #[serde(default)]
+    pub clock: Clock,
+    /// The file the definition came from (for error messages).
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterDef {
+    /// One node's entry in the member list; `{{peers}}` is these joined with commas.
+    #[serde(default)]
+    pub peer: Option<Template>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Install {
+    /// Shell command; when it exits 0 the node counts as installed and the rest is skipped.
+    #[serde(default)]
+    pub skip_if: Option<Script>,
+    /// Debian packages, installed with apt-get one node at a time (lab nodes share dpkg).
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// An archive to download and unpack (the usual way on real machines).
+    #[serde(default)]
+    pub tarball: Option<Tarball>,
+    /// Shell commands run after the above, in order.
+    #[serde(default)]
+    pub commands: Vec<Script>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tarball {
+    pub url: Template,
+    pub dest: Template,
+    #[serde(default = "one")]
+    pub strip_components: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Configure {
+    #[serde(default)]
+    pub files: Vec<FileDef>,
+    #[serde(default)]
+    pub commands: Vec<Script>,
+}
+
+/// A file written on each node; its content is templated as plain text.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDef {
+    pub path: Template,
+    pub content: Template,
+    /// Octal permissions as a string, e.g. "0644".
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Daemon {
+    /// Program and arguments: each item is exactly one argument.
+    pub command: Vec<Template>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Template>,
+    #[serde(default)]
+    pub cwd: Option<Template>,
+    pub pid_file: Template,
+    pub log_file: Template,
+    /// Process name for `pkill -x` (a fallback when the pid file is stale).
+    #[serde(default)]
+    pub process: Option<String>,
+    /// How long SIGTERM gets before SIGKILL when stopping.
+    #[serde(default = "ten_seconds", deserialize_with = "duration")]
+    pub stop_timeout: Duration,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ready {
+    /// TCP port the controller connects to on the node's address.
+    #[serde(default)]
+    pub tcp: Option<u16>,
+    /// Shell command on the node; exit 0 means ready.
+    #[serde(default)]
+    pub command: Option<Script>,
+    #[serde(default = "thirty_seconds", deserialize_with = "duration")]
+    pub timeout: Duration,
+    #[serde(default = "fifth_of_a_second", deserialize_with = "duration")]
+    pub interval: Duration,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Leader {
+    /// Shell command run on each node: exit 0 if this node is the leader/primary.
+    pub command: Script,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Teardown {
+    /// Paths removed besides data_dir and the pid file.
+    #[serde(default)]
+    pub wipe: Vec<Template>,
+    /// Shell commands run after the daemon is stopped, before wiping.
+    #[serde(default)]
+    pub commands: Vec<Script>,
+}
+
+/// Clock control: start the daemon under libfaketime, its offset read from a per-node file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clock {
+    #[serde(default)]
+    pub faketime: bool,
+    #[serde(default = "default_faketime_library")]
+    pub library: String,
+    #[serde(default = "default_faketime_file")]
+    pub file: Template,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            faketime: false,
+            library: default_faketime_library(),
+            file: default_faketime_file(),
+        }
+    }
+}
+
+fn default_faketime_library() -> String {
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1".into()
+}
+
+fn default_faketime_file() -> Template {
+    Template::new("/run/splitbrain/faketime")
+}
+
+fn ten_seconds() -> Duration {
+    Duration::from_secs(10)
+}
+fn thirty_seconds() -> Duration {
+    Duration::from_secs(30)
+}
+fn fifth_of_a_second() -> Duration {
+    Duration::from_millis(200)
+}
+
+/// `500ms`, `30s`, `2m`, or a plain number of seconds.
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Secs(u64),
+        Text(String),
+    }
+    let text = match Raw::deserialize(d)? {
+        Raw::Secs(s) => return Ok(Duration::from_secs(s)),
+        Raw::Text(t) => t,
+    };
+    parse_duration(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!("{text:?} is not a duration like 500ms, 30s or 2m"))
+    })
+}
+
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(secs))
+}
+
+/// A definition that cannot be used, with its file and line.
+#[derive(Debug)]
+pub struct DefError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for DefError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (0, _) => write!(f, "{}: {}", self.file.display(), self.message),
+            (l, 0) => write!(f, "{}:{l}: {}", self.file.display(), self.message),
+            (l, c) => write!(f, "{}:{l}:{c}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for DefError {}
+
+/// Built-in variables, per node.
+pub const NODE_VARS: &[&str] = &[
+    "name", "node", "host", "ip", "index", "nodes", "hosts", "ips",
+];
+/// Variables defined by the definition's own paths.
+pub const PATH_VARS: &[&str] = &["data_dir", "pid_file", "log_file"];
+
+impl DbDef {
+    /// Reads and checks a definition file.
+    pub fn load(path: &Path) -> Result<DbDef, DefError> {
+        let text = std::fs::read_to_string(path).map_err(|e| DefError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read: {e}"),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks definition text; `path` is only used in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<DbDef, DefError> {
+        let mut def: DbDef = serde_saphyr::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line() as usize, l.column() as usize))
+                .unwrap_or((0, 0));
+            DefError {
+                file: path.to_path_buf(),
+                line,
+                column,
+                message: describe_serde_error(&e.to_string(), path),
+            }
+        })?;
+        def.source = path.to_path_buf();
+        def.check()?;
+        Ok(def)
+    }
+
+    fn err(&self, line: usize, column: usize, message: String) -> DefError {
+        DefError {
+            file: self.source.clone(),
+            line,
+            column,
+            message,
+        }
+    }
+
+    /// Every template may only use variables that exist at its stage.
+    fn check(&self) -> Result<(), DefError> {
+        let at = |t: &Template, field: &str, allowed: &[&str]| {
+            t.check(allowed)
+                .map_err(|m| self.err(t.line, t.column, format!("{field}: {m}")))
+        };
+        let sc = |s: &Script, field: &str, allowed: &[&str]| {
+            s.check(allowed)
+                .map_err(|m| self.err(s.0.line, s.0.column, format!("{field}: {m}")))
+        };
+        if self.name.trim().is_empty() {
+            return Err(self.err(0, 0, "name: must not be empty".into()));
+        }
+        for (k, v) in &self.vars {
+            if NODE_VARS.contains(&k.as_str()) || PATH_VARS.contains(&k.as_str()) || k == "peers" {
+                return Err(self.err(
+                    v.line,
+                    v.column,
+                    format!("vars.{k}: {k} is a built-in variable; pick another name"),
+                ));
+            }
+            if !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(self.err(
+                    v.line,
+                    v.column,
+                    format!("vars.{k}: variable names use letters, digits and _"),
+                ));
+            }
+            at(v, &format!("vars.{k}"), NODE_VARS)?;
+        }
+        let mut stage2: Vec<&str> = NODE_VARS.to_vec();
+        stage2.extend(self.vars.keys().map(String::as_str));
+        at(&self.data_dir, "data_dir", &stage2)?;
+        at(&self.daemon.pid_file, "daemon.pid_file", &stage2)?;
+        at(&self.daemon.log_file, "daemon.log_file", &stage2)?;
+        let mut stage3 = stage2.clone();
+        stage3.extend(PATH_VARS);
+        if let Some(p) = &self.cluster.peer {
+            at(p, "cluster.peer", &stage3)?;
+        }
+        let mut all = stage3.clone();
+        all.push("peers");
+        let all = all.as_slice();
+
+        if let Some(s) = &self.install.skip_if {
+            sc(s, "install.skip_if", all)?;
+        }
+        for p in &self.install.packages {
+            if p.is_empty()
+                || !p
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.:=_~".contains(&b))
+            {
+                return Err(self.err(
+                    0,
+                    0,
+                    format!("install.packages: {p:?} is not a Debian package name"),
+                ));
+            }
+        }
+        if let Some(t) = &self.install.tarball {
+            at(&t.url, "install.tarball.url", all)?;
+            at(&t.dest, "install.tarball.dest", all)?;
+        }
+        for c in &self.install.commands {
+            sc(c, "install.commands", all)?;
+        }
+        for f in &self.configure.files {
+            at(&f.path, "configure.files.path", all)?;
+            at(&f.content, "configure.files.content", all)?;
+            if let Some(m) = &f.mode
+                && (u32::from_str_radix(m, 8).is_err() || m.len() > 4)
+            {
+                return Err(self.err(
+                    f.path.line,
+                    0,
+                    format!("configure.files.mode: {m:?} is not an octal mode like \"0644\""),
+                ));
+            }
+        }
+        for c in &self.configure.commands {
+            sc(c, "configure.commands", all)?;
+        }
+        if self.daemon.command.is_empty() {
+            return Err(self.err(
+                0,
+                0,
+                "daemon.command: give the program and its arguments as a list".into(),
+            ));
+        }
+        for a in &self.daemon.command {
+            at(a, "daemon.command", all)?;
+        }
+        for (k, v) in &self.daemon.env {
+            if k.is_empty()
+                || k.as_bytes()[0].is_ascii_digit()
+                || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                return Err(self.err(
+                    v.line,
+                    0,
+                    format!("daemon.env.{k}: not an environment variable name"),
+                ));
+            }
+            at(v, &format!("daemon.env.{k}"), all)?;
+        }
+        if let Some(c) = &self.daemon.cwd {
+            at(c, "daemon.cwd", all)?;
+        }
+        if let Some(p) = &self.daemon.process
+            && (p.is_empty() || p.len() > 15)
+        {
+            return Err(self.err(0, 0, format!("daemon.process: {p:?}: give the process name as `ps -o comm` shows it (15 characters at most)")));
+        }
+        if self.ready.tcp.is_none() && self.ready.command.is_none() {
+            return Err(self.err(
+                0,
+                0,
+                "ready: give `tcp: PORT` or `command: ...` (or both)".into(),
+            ));
+        }
+        if let Some(c) = &self.ready.command {
+            sc(c, "ready.command", all)?;
+        }
+        if let Some(l) = &self.leader {
+            sc(&l.command, "leader.command", all)?;
+        }
+        for w in &self.teardown.wipe {
+            at(w, "teardown.wipe", all)?;
+        }
+        for c in &self.teardown.commands {
+            sc(c, "teardown.commands", all)?;
+        }
+        for l in &self.logs {
+            at(l, "logs", all)?;
+        }
+        at(&self.clock.file, "clock.file", all)?;
+        Ok(())
+    }
+}
+
+/// serde names the fields of the struct it was in for unknown fields; for missing fields
+/// it does not, so say which section they belong to. The parser's own text repeats the
+/// position and adds a source snippet: keep the snippet, under the file's name.
+fn describe_serde_error(text: &str, path: &Path) -> String {
+    let mut lines = text.trim().lines();
+    let first = lines.next().unwrap_or("").trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // "line 5 column 3: unknown field ..." -> "unknown field ..."
+    let msg = match first.split_once(": ") {
+        Some((pos, rest)) if pos.starts_with("line ") && pos.contains(" column ") => rest,
+        _ => first,
+    };
+    let mut msg = msg.to_string();
+    if let Some(rest) = msg.split("missing field `").nth(1) {
+        let field = rest.split('`').next().unwrap_or("");
+        let section = match field {
+            "command" => "daemon.command (or leader.command)",
+            "pid_file" | "log_file" => "daemon",
+            "url" | "dest" => "install.tarball",
+            "path" | "content" => "configure.files",
+            _ => "",
+        };
+        if !section.is_empty() {
+            msg.push_str(&format!(" (in {section})"));
+        }
+        msg.push_str("; required fields: name, data_dir, daemon (command, pid_file, log_file), ready (tcp or command)");
+    }
+    let snippet: Vec<String> = lines
+        .map(|l| l.replace("<input>", &path.display().to_string()))
+        .collect();
+    if !snippet.is_empty() {
+        msg.push('\n');
+        msg.push_str(&snippet.join("\n"));
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "name: t\ndata_dir: /var/lib/t\ndaemon:\n  command: [sleep, '100']\n  pid_file: /run/t.pid\n  log_file: /var/log/t.log\nready:\n  tcp: 1234\n";
+
+    fn parse(text: &str) -> Result<DbDef, DefError> {
+        DbDef::parse(text, Path::new("dbs/t.yaml"))
+    }
+
+    #[test]
+    fn minimal_definition_loads() {
+        let def = parse(MINIMAL).unwrap();
+        assert_eq!(def.daemon.stop_timeout, Duration::from_secs(10));
+        assert_eq!(def.ready.timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn misspelled_field_names_file_line_and_valid_names() {
+        let text = MINIMAL.replace("  pid_file:", "  pidfile:");
+        let err = parse(&text).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("dbs/t.yaml:5:"), "{msg}");
+        assert!(
+            msg.contains("pidfile") && msg.contains("pid_file") && msg.contains("log_file"),
+            "{msg}"
+        );
+        assert!(
+            msg.lines()
+                .next()
+                .unwrap()
+                .starts_with("dbs/t.yaml:5:3: unknown field `pidfile`, expected one of"),
+            "{msg}"
+        );
+        let err = parse(&format!("{MINIMAL}readyy: {{}}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("dbs/t.yaml:9:") && err.contains("data_dir"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_field_names_file_line_and_what_is_required() {
+        let text = MINIMAL.replace("  log_file: /var/log/t.log\n", "");
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(msg.starts_with("dbs/t.yaml:"), "{msg}");
+        assert!(
+            msg.contains("log_file") && msg.contains("required fields"),
+            "{msg}"
+        );
+        let line: usize = msg.split(':').nth(1).unwrap().parse().unwrap();
+        assert!(line > 0, "{msg}");
+    }
+
+    #[test]
+    fn unknown_variables_are_reported_with_their_line() {
+        let text = MINIMAL.replace("[sleep, '100']", "[sleep, '{{nodez}}']");
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(msg.starts_with("dbs/t.yaml:4:"), "{msg}");
+        assert!(
+            msg.contains("unknown variable {{nodez}}") && msg.contains("node,"),
+            "{msg}"
+        );
+        // vars cannot use data_dir (it is computed after them).
+        let msg = parse(&format!("{MINIMAL}vars:\n  x: '{{{{data_dir}}}}/x'\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("vars.x") && msg.contains(":10:"), "{msg}");
+    }
+
+    #[test]
+    fn quoted_placeholders_in_scripts_are_rejected_at_load() {
+        let text = format!("{MINIMAL}leader:\n  command: \"echo '{{{{node}}}}'\"\n");
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(
+            msg.contains("leader.command") && msg.contains("inside single quotes"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("5"), None);
+        let msg = parse(&MINIMAL.replace("tcp: 1234", "tcp: 1234\n  timeout: soon"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("soon"), "{msg}");
+    }
+
+    #[test]
+    fn the_shipped_etcd_definition_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dbs/etcd.yaml");
+        let def = DbDef::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(def.name, "etcd");
+        assert!(def.leader.is_some());
+    }
+}

@@ -1,0 +1,647 @@
+//! Database lifecycle from a YAML definition ([`DbDef`]): install, configure, start as a
+//! daemon, wait until ready, kill and restart, pause and resume, find the leader, collect
+//! logs, tear down. Everything runs over a [`Session`]; nothing here knows about the lab.
+//!
+//! Values reach the node safely: argument lists are quoted word by word, scripts get their
+//! values pre-quoted ([`template`]), and the fixed scripts of this module take their inputs
+//! as positional parameters (`"$1"`), never by pasting text.
+
+pub mod def;
+pub mod template;
+
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use def::{DbDef, DefError};
+pub use template::{Script, Template, Vars};
+
+use crate::cluster::{NodeErrors, NodeResults, on_sessions};
+use crate::cmd::Cmd;
+use crate::error::RemoteError;
+use crate::node::Node;
+use crate::ssh::Session;
+use crate::{Cluster, quote};
+
+/// Shell helpers shared by the fixed scripts below. `alive PID` is true for a running,
+/// non-zombie process (a killed daemon stays a zombie until its parent reaps it).
+const PRELUDE: &str = r#"alive() { st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
+pid_of() { [ -f "$1" ] && p=$(cat "$1") && [ -n "$p" ] && alive "$p" && echo "$p"; }
+"#;
+
+/// A database definition bound to the nodes of a cluster (templates need all of them:
+/// `{{nodes}}`, `{{peers}}`).
+#[derive(Clone, Debug)]
+pub struct Db {
+    def: Arc<DbDef>,
+    vars: Arc<Vec<(String, Vars)>>,
+}
+
+impl Db {
+    /// Binds `def` to `nodes`, computing every node's variables. A host name is resolved
+    /// here for `{{ip}}`; an address is used as it is.
+    pub fn for_nodes(def: DbDef, nodes: &[Node]) -> Result<Db, RemoteError> {
+        let mut ips = Vec::new();
+        for n in nodes {
+            ips.push(resolve(n)?);
+        }
+        let join =
+            |f: &dyn Fn(usize) -> String| (0..nodes.len()).map(f).collect::<Vec<_>>().join(",");
+        let names = join(&|i| nodes[i].name.clone());
+        let hosts = join(&|i| nodes[i].host.clone());
+        let ip_list = join(&|i| ips[i].clone());
+        let mut per_node: Vec<(String, Vars)> = Vec::new();
+        for (i, n) in nodes.iter().enumerate() {
+            let mut v = Vars::new();
+            v.insert("name".into(), def.name.clone());
+            v.insert("node".into(), n.name.clone());
+            v.insert("host".into(), n.host.clone());
+            v.insert("ip".into(), ips[i].clone());
+            v.insert("index".into(), (i + 1).to_string());
+            v.insert("nodes".into(), names.clone());
+            v.insert("hosts".into(), hosts.clone());
+            v.insert("ips".into(), ip_list.clone());
+            let user: Vec<(String, String)> = def
+                .vars
+                .iter()
+                .map(|(k, t)| (k.clone(), t.render(&v)))
+                .collect();
+            v.extend(user);
+            v.insert("data_dir".into(), def.data_dir.render(&v));
+            v.insert("pid_file".into(), def.daemon.pid_file.render(&v));
+            v.insert("log_file".into(), def.daemon.log_file.render(&v));
+            per_node.push((n.name.clone(), v));
+        }
+        let peers = match &def.cluster.peer {
+            Some(p) => per_node
+                .iter()
+                .map(|(_, v)| p.render(v))
+                .collect::<Vec<_>>()
+                .join(","),
+            None => String::new(),
+        };
+        for (_, v) in &mut per_node {
+            v.insert("peers".into(), peers.clone());
+        }
+        Ok(Db {
+            def: Arc::new(def),
+            vars: Arc::new(per_node),
+        })
+    }
+
+    /// Binds `def` to the nodes of `cluster`.
+    pub fn new(def: DbDef, cluster: &Cluster) -> Result<Db, RemoteError> {
+        Self::for_nodes(def, &cluster.nodes())
+    }
+
+    pub fn def(&self) -> &DbDef {
+        &self.def
+    }
+
+    /// The template variables of node `name`.
+    pub fn vars(&self, name: &str) -> Option<&Vars> {
+        self.vars.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    fn vars_of(&self, s: &Session) -> Result<&Vars, RemoteError> {
+        self.vars(&s.node().name).ok_or_else(|| RemoteError::Local {
+            node: s.node().name.clone(),
+            context: "this node is not one the database was bound to (Db::new)".into(),
+            source: std::io::Error::other("unknown node"),
+        })
+    }
+
+    fn var(&self, s: &Session, name: &str) -> Result<String, RemoteError> {
+        Ok(self.vars_of(s)?.get(name).cloned().unwrap_or_default())
+    }
+
+    // ---------------------------------------------------------------- install & configure
+
+    /// Installs the database on one node. Idempotent: `skip_if`, installed packages and an
+    /// already unpacked tarball are all skipped.
+    pub async fn install(&self, s: &Session) -> Result<(), RemoteError> {
+        let v = self.vars_of(s)?;
+        let inst = &self.def.install;
+        if let Some(skip) = &inst.skip_if
+            && s.output(&Cmd::shell(skip.render(v)).sudo_root())
+                .await?
+                .status
+                == 0
+        {
+            return Ok(());
+        }
+        if !inst.packages.is_empty() {
+            self.install_packages(s).await?;
+        }
+        if let Some(t) = &inst.tarball {
+            let script = r#"set -e
+url=$1; dest=$2; strip=$3; marker="$dest/.splitbrain-tarball"
+if [ -f "$marker" ] && [ "$(cat "$marker")" = "$url" ]; then exit 0; fi
+rm -rf -- "$dest"; mkdir -p -- "$dest"
+tmp="$dest.download"
+if command -v curl >/dev/null; then curl -fsSL --retry 3 -o "$tmp" -- "$url"; else wget -q -O "$tmp" -- "$url"; fi
+tar -xf "$tmp" -C "$dest" --strip-components="$strip"
+rm -f -- "$tmp"
+printf '%s' "$url" > "$marker""#;
+            let dest = t.dest.render(v);
+            check_wipe_path(s, &dest)?;
+            s.exec(
+                &Cmd::shell(script)
+                    .arg(t.url.render(v))
+                    .arg(dest)
+                    .arg(t.strip_components.to_string())
+                    .sudo_root(),
+            )
+            .await?;
+        }
+        for c in &inst.commands {
+            s.exec(&Cmd::shell(c.render(v)).sudo_root()).await?;
+        }
+        Ok(())
+    }
+
+    async fn install_packages(&self, s: &Session) -> Result<(), RemoteError> {
+        // dpkg-query first: on the lab (no network inside nodes) an installed package must
+        // not send apt-get looking for a mirror.
+        let script = r#"missing=""
+for p in "$@"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q -o DPkg::Lock::Timeout=300 $missing"#;
+        s.exec(
+            &Cmd::shell(script)
+                .args(self.def.install.packages.iter().cloned())
+                .sudo_root()
+                .timeout(Duration::from_secs(900)),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Writes the configuration files and runs the configure commands on one node.
+    pub async fn configure(&self, s: &Session) -> Result<(), RemoteError> {
+        let v = self.vars_of(s)?;
+        for f in &self.def.configure.files {
+            let path = f.path.render(v);
+            s.upload(f.content.render(v).into_bytes(), &path, true)
+                .await?;
+            if let Some(mode) = &f.mode {
+                s.exec(
+                    &Cmd::new("chmod")
+                        .arg(mode.clone())
+                        .arg("--")
+                        .arg(path)
+                        .sudo_root(),
+                )
+                .await?;
+            }
+        }
+        for c in &self.def.configure.commands {
+            s.exec(&Cmd::shell(c.render(v)).sudo_root()).await?;
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- daemon
+
+    /// The daemon's command line as rendered for this node: program and arguments.
+    pub fn command(&self, s: &Session) -> Result<Vec<String>, RemoteError> {
+        let v = self.vars_of(s)?;
+        Ok(self
+            .def
+            .daemon
+            .command
+            .iter()
+            .map(|t| t.render(v))
+            .collect())
+    }
+
+    /// The file whose content (e.g. `+0`, `-5s`) libfaketime reads as this node's clock offset.
+    pub fn clock_file(&self, s: &Session) -> Result<String, RemoteError> {
+        Ok(self.def.clock.file.render(self.vars_of(s)?))
+    }
+
+    /// Starts the daemon on one node, detached (setsid, nohup), output appended to its log
+    /// file, pid in its pid file. Does nothing if it already runs.
+    pub async fn start(&self, s: &Session) -> Result<(), RemoteError> {
+        let v = self.vars_of(s)?;
+        let d = &self.def.daemon;
+        let mut argv: Vec<String> = vec!["env".into()];
+        for (k, t) in &d.env {
+            argv.push(format!("{k}={}", t.render(v)));
+        }
+        let clock_file = if self.def.clock.faketime {
+            self.def.clock.file.render(v)
+        } else {
+            String::new()
+        };
+        if self.def.clock.faketime {
+            argv.push(format!("LD_PRELOAD={}", self.def.clock.library));
+            argv.push(format!("FAKETIME_TIMESTAMP_FILE={clock_file}"));
+            argv.push("FAKETIME_NO_CACHE=1".into());
+        }
+        argv.extend(d.command.iter().map(|t| t.render(v)));
+        let script = format!(
+            r#"{PRELUDE}pid_file=$1; log_file=$2; cwd=$3; clock=$4; shift 4
+if p=$(pid_of "$pid_file"); then echo "already running as $p"; exit 0; fi
+mkdir -p -- "$(dirname -- "$pid_file")" "$(dirname -- "$log_file")"
+if [ -n "$clock" ] && [ ! -f "$clock" ]; then mkdir -p -- "$(dirname -- "$clock")"; echo +0 > "$clock"; fi
+if [ -n "$cwd" ]; then mkdir -p -- "$cwd"; cd "$cwd"; fi
+setsid nohup "$@" >> "$log_file" 2>&1 < /dev/null &
+echo $! > "$pid_file""#
+        );
+        let cwd = d.cwd.as_ref().map(|c| c.render(v)).unwrap_or_default();
+        let cmd = Cmd::shell(script)
+            .arg(v["pid_file"].clone())
+            .arg(v["log_file"].clone())
+            .arg(cwd)
+            .arg(clock_file)
+            .args(argv)
+            .sudo_root();
+        s.exec(&cmd).await.map(|_| ())
+    }
+
+    /// The daemon's pid on this node, if it runs.
+    pub async fn pid(&self, s: &Session) -> Result<Option<u32>, RemoteError> {
+        let script = format!("{PRELUDE}pid_of \"$1\" || true");
+        let out = s
+            .exec(&Cmd::shell(script).arg(self.var(s, "pid_file")?).sudo_root())
+            .await?;
+        Ok(out.out().trim().parse().ok())
+    }
+
+    pub async fn running(&self, s: &Session) -> Result<bool, RemoteError> {
+        Ok(self.pid(s).await?.is_some())
+    }
+
+    /// Sends `signal` to the daemon (by pid file, and by process name if the definition
+    /// gives one).
+    async fn signal(&self, s: &Session, signal: &str) -> Result<(), RemoteError> {
+        let script = format!(
+            r#"{PRELUDE}if p=$(pid_of "$1"); then kill -s "$3" "$p" 2>/dev/null || true; fi
+if [ -n "$2" ]; then pkill -"$3" -x -- "$2" || true; fi"#
+        );
+        let process = self.def.daemon.process.clone().unwrap_or_default();
+        s.exec(
+            &Cmd::shell(script)
+                .arg(self.var(s, "pid_file")?)
+                .arg(process)
+                .arg(signal)
+                .sudo_root(),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Waits until the daemon is gone, up to `limit`; true if it is.
+    async fn wait_gone(&self, s: &Session, limit: Duration) -> Result<bool, RemoteError> {
+        let script = format!(
+            r#"{PRELUDE}i=0
+while p=$(pid_of "$1") || {{ [ -n "$2" ] && pgrep -x -- "$2" >/dev/null; }}; do
+  i=$((i+1)); [ "$i" -gt "$3" ] && exit 1; sleep 0.1
+done
+rm -f -- "$1""#
+        );
+        let tenths = (limit.as_millis() / 100).max(1).to_string();
+        let process = self.def.daemon.process.clone().unwrap_or_default();
+        let out = s
+            .output(
+                &Cmd::shell(script)
+                    .arg(self.var(s, "pid_file")?)
+                    .arg(process)
+                    .arg(tenths)
+                    .sudo_root(),
+            )
+            .await?;
+        Ok(out.status == 0)
+    }
+
+    /// SIGKILL, and wait until the process is gone.
+    pub async fn kill(&self, s: &Session) -> Result<(), RemoteError> {
+        self.signal(s, "KILL").await?;
+        if self.wait_gone(s, Duration::from_secs(10)).await? {
+            Ok(())
+        } else {
+            Err(self.still_running(s, "SIGKILL"))
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after the definition's `stop_timeout`.
+    pub async fn stop(&self, s: &Session) -> Result<(), RemoteError> {
+        self.signal(s, "TERM").await?;
+        if self.wait_gone(s, self.def.daemon.stop_timeout).await? {
+            return Ok(());
+        }
+        tracing::info!(node = %s.node(), "daemon ignored SIGTERM; sending SIGKILL");
+        self.kill(s).await
+    }
+
+    /// Kills the daemon, starts it again and waits until it is ready.
+    pub async fn restart(&self, s: &Session) -> Result<(), RemoteError> {
+        self.kill(s).await?;
+        self.start(s).await?;
+        self.await_ready(s).await
+    }
+
+    /// SIGSTOP: the process stays, frozen.
+    pub async fn pause(&self, s: &Session) -> Result<(), RemoteError> {
+        self.signal(s, "STOP").await
+    }
+
+    /// SIGCONT.
+    pub async fn resume(&self, s: &Session) -> Result<(), RemoteError> {
+        self.signal(s, "CONT").await
+    }
+
+    fn still_running(&self, s: &Session, what: &str) -> RemoteError {
+        RemoteError::Failed {
+            node: s.node().name.clone(),
+            cmd: format!("kill -{what} {}", self.def.name),
+            status: 1,
+            stdout: String::new(),
+            stderr: format!("{} is still running 10s after {what}", self.def.name),
+        }
+    }
+
+    // ---------------------------------------------------------------- readiness & leader
+
+    /// One readiness check: the TCP port answers (from the controller) and the ready
+    /// command exits 0 (on the node).
+    pub async fn is_ready(&self, s: &Session) -> Result<bool, RemoteError> {
+        let v = self.vars_of(s)?;
+        if let Some(port) = self.def.ready.tcp {
+            let target = tcp_target(&v["ip"], port);
+            let open = match target {
+                Some(t) => tokio::task::spawn_blocking(move || {
+                    TcpStream::connect_timeout(&t, Duration::from_millis(500)).is_ok()
+                })
+                .await
+                .unwrap_or(false),
+                None => false,
+            };
+            if !open {
+                return Ok(false);
+            }
+        }
+        if let Some(c) = &self.def.ready.command {
+            let cmd = Cmd::shell(c.render(v))
+                .sudo_root()
+                .timeout(self.def.ready.timeout.max(Duration::from_secs(5)));
+            return Ok(s.output(&cmd).await?.status == 0);
+        }
+        Ok(true)
+    }
+
+    /// Polls [`Db::is_ready`] until it holds or the definition's `ready.timeout` passes. Fails
+    /// early, with the end of the log file, if the daemon died.
+    pub async fn await_ready(&self, s: &Session) -> Result<(), RemoteError> {
+        let started = Instant::now();
+        let r = &self.def.ready;
+        let mut checks = 0u32;
+        loop {
+            if self.is_ready(s).await? {
+                return Ok(());
+            }
+            checks += 1;
+            // Checking the process costs a round trip: every fifth poll is enough.
+            let dead = checks % 5 == 1 && !self.running(s).await?;
+            if dead || started.elapsed() > r.timeout {
+                let v = self.vars_of(s)?;
+                let what = match (r.tcp, &r.command) {
+                    (Some(p), _) => format!("port {p} on {} never opened", v["ip"]),
+                    (None, Some(c)) => format!("ready command `{}` never succeeded", c.render(v)),
+                    (None, None) => "not ready".into(),
+                };
+                let why = if dead {
+                    format!("{} exited", self.def.name)
+                } else {
+                    format!("{what} within {:?}", r.timeout)
+                };
+                let log = self.log_tail(s, 15).await.unwrap_or_default();
+                return Err(RemoteError::Failed {
+                    node: s.node().name.clone(),
+                    cmd: format!("{} ready check", self.def.name),
+                    status: 1,
+                    stdout: String::new(),
+                    stderr: format!("{why}; end of {}: {log}", v["log_file"]),
+                });
+            }
+            tokio::time::sleep(r.interval).await;
+        }
+    }
+
+    async fn log_tail(&self, s: &Session, lines: u32) -> Result<String, RemoteError> {
+        let out = s
+            .output(
+                &Cmd::new("tail")
+                    .arg("-n")
+                    .arg(lines.to_string())
+                    .arg("--")
+                    .arg(self.var(s, "log_file")?)
+                    .sudo_root(),
+            )
+            .await?;
+        Ok(out.stdout)
+    }
+
+    /// Whether this node says it is the leader (the definition's `leader.command` exits 0).
+    /// `None` when the definition has no leader.
+    pub async fn is_leader(&self, s: &Session) -> Result<Option<bool>, RemoteError> {
+        let Some(l) = &self.def.leader else {
+            return Ok(None);
+        };
+        let cmd = Cmd::shell(l.command.render(self.vars_of(s)?))
+            .sudo_root()
+            .timeout(Duration::from_secs(10));
+        Ok(Some(s.output(&cmd).await?.status == 0))
+    }
+
+    // ---------------------------------------------------------------- teardown & logs
+
+    /// Stops the daemon and wipes its data directory, pid file and `teardown.wipe` paths.
+    pub async fn teardown(&self, s: &Session) -> Result<(), RemoteError> {
+        self.stop(s).await?;
+        let v = self.vars_of(s)?;
+        for c in &self.def.teardown.commands {
+            s.exec(&Cmd::shell(c.render(v)).sudo_root()).await?;
+        }
+        let mut paths = vec![v["data_dir"].clone(), v["pid_file"].clone()];
+        paths.extend(self.def.teardown.wipe.iter().map(|w| w.render(v)));
+        for p in &paths {
+            check_wipe_path(s, p)?;
+        }
+        s.exec(&Cmd::new("rm").arg("-rf").arg("--").args(paths).sudo_root())
+            .await
+            .map(|_| ())
+    }
+
+    /// The log files of this node: the daemon's log plus the definition's `logs`.
+    pub fn log_files(&self, s: &Session) -> Result<Vec<String>, RemoteError> {
+        let v = self.vars_of(s)?;
+        let mut files = vec![v["log_file"].clone()];
+        for l in &self.def.logs {
+            let f = l.render(v);
+            if !files.contains(&f) {
+                files.push(f);
+            }
+        }
+        Ok(files)
+    }
+
+    /// Downloads this node's log files that exist into `dest/<node>/`; returns the local paths.
+    pub async fn download_logs(
+        &self,
+        s: &Session,
+        dest: &Path,
+    ) -> Result<Vec<PathBuf>, RemoteError> {
+        let mut got = Vec::new();
+        for f in self.log_files(s)? {
+            if s.output(&Cmd::new("test").arg("-f").arg(f.clone()).sudo_root())
+                .await?
+                .status
+                != 0
+            {
+                continue;
+            }
+            let base = Path::new(&f)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "log".into());
+            let local = dest
+                .join(safe_file_name(&s.node().name))
+                .join(safe_file_name(&base));
+            s.download(&f, &local, true).await?;
+            got.push(local);
+        }
+        Ok(got)
+    }
+
+    // ---------------------------------------------------------------- whole cluster
+
+    /// Install (packages one node at a time), configure and start on every node, then wait
+    /// until all are ready.
+    pub async fn setup(&self, cluster: &Cluster) -> Result<(), NodeErrors> {
+        if self.def.install.packages.is_empty() {
+            self.each(cluster, |db, s| async move { db.install(&s).await })
+                .await
+                .into_result()?;
+        } else {
+            // Lab nodes share the host's dpkg database: never run apt on two at once.
+            for s in cluster.sessions() {
+                self.install(s).await.map_err(|e| NodeErrors(vec![e]))?;
+            }
+        }
+        self.each(cluster, |db, s| async move { db.configure(&s).await })
+            .await
+            .into_result()?;
+        self.each(cluster, |db, s| async move { db.start(&s).await })
+            .await
+            .into_result()?;
+        self.each(cluster, |db, s| async move { db.await_ready(&s).await })
+            .await
+            .into_result()?;
+        Ok(())
+    }
+
+    /// Tears down on every node.
+    pub async fn teardown_all(&self, cluster: &Cluster) -> Result<(), NodeErrors> {
+        self.each(cluster, |db, s| async move { db.teardown(&s).await })
+            .await
+            .into_result()
+            .map(|_| ())
+    }
+
+    /// The nodes that say they lead (normally one; two during some partitions; none during
+    /// an election). `None` if the definition has no leader.
+    pub async fn leader(&self, cluster: &Cluster) -> Result<Option<Vec<Node>>, NodeErrors> {
+        if self.def.leader.is_none() {
+            return Ok(None);
+        }
+        let results = self
+            .each(cluster, |db, s| async move { db.is_leader(&s).await })
+            .await
+            .into_result()?;
+        Ok(Some(
+            results
+                .into_iter()
+                .filter(|(_, l)| *l == Some(true))
+                .map(|(n, _)| n)
+                .collect(),
+        ))
+    }
+
+    /// Runs `f(db, session)` on every node of `cluster` concurrently.
+    pub async fn each<F, Fut, T>(&self, cluster: &Cluster, f: F) -> NodeResults<T>
+    where
+        F: Fn(Db, Arc<Session>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, RemoteError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        on_sessions(cluster.sessions(), |s| f(self.clone(), s)).await
+    }
+}
+
+/// Refuses to `rm -rf` a path that is not absolute or is too close to the root.
+fn check_wipe_path(s: &Session, p: &str) -> Result<(), RemoteError> {
+    let depth = Path::new(p)
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .count();
+    if !p.starts_with('/') || depth < 2 || p.split('/').any(|c| c == "..") {
+        return Err(RemoteError::Invalid {
+            node: s.node().name.clone(),
+            cmd: format!("rm -rf -- {}", quote(p)),
+            source: crate::cmd::CmdError::Refused(format!(
+                "refusing to wipe {p:?}: use an absolute path at least two levels deep"
+            )),
+        });
+    }
+    Ok(())
+}
+
+fn safe_file_name(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
+        "_".into()
+    } else {
+        cleaned
+    }
+}
+
+fn resolve(n: &Node) -> Result<String, RemoteError> {
+    if n.host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(n.host.clone());
+    }
+    let addrs: Vec<SocketAddr> = (n.host.as_str(), n.port)
+        .to_socket_addrs()
+        .map(|a| a.collect())
+        .unwrap_or_default();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .map(|a| a.ip().to_string())
+        .ok_or_else(|| RemoteError::Connect {
+            node: n.name.clone(),
+            addr: n.addr(),
+            reason: format!("cannot resolve {:?} to an address", n.host),
+        })
+}
+
+fn tcp_target(ip: &str, port: u16) -> Option<SocketAddr> {
+    ip.parse::<std::net::IpAddr>()
+        .ok()
+        .map(|a| SocketAddr::new(a, port))
+}

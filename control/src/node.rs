@@ -1,0 +1,150 @@
+//! Nodes: a name, and where to reach its SSH server.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// One machine under test. `name` is what people and templates call it (`{{node}}`);
+/// `host` and `port` are where its SSH server listens. For Jepsen-style node lists the
+/// name is the host itself.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Node {
+    pub name: String,
+    pub host: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+}
+
+fn default_port() -> u16 {
+    22
+}
+
+impl Node {
+    pub fn new(name: impl Into<String>, host: impl Into<String>, port: u16) -> Self {
+        Node {
+            name: name.into(),
+            host: host.into(),
+            port,
+        }
+    }
+
+    /// `host:port`, with brackets around an IPv6 address.
+    pub fn addr(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Parses one entry of `--nodes`/`--node`/`--nodes-file`: `host`, `host:port`,
+    /// `[v6addr]:port`, or `name=host[:port]` to give the node a name of its own.
+    pub fn parse(spec: &str, default_port: u16) -> Result<Node, String> {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            return Err("empty node".into());
+        }
+        let (name, addr) = match spec.split_once('=') {
+            Some((n, a)) if !n.is_empty() => (Some(n), a),
+            Some(_) => return Err(format!("node {spec:?}: empty name before '='")),
+            None => (None, spec),
+        };
+        let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
+            let (h, after) = rest
+                .split_once(']')
+                .ok_or_else(|| format!("node {spec:?}: missing ']'"))?;
+            match after.strip_prefix(':') {
+                Some(p) => (h, parse_port(p, spec)?),
+                None if after.is_empty() => (h, default_port),
+                None => return Err(format!("node {spec:?}: expected ':port' after ']'")),
+            }
+        } else {
+            match addr.matches(':').count() {
+                0 => (addr, default_port),
+                1 => {
+                    let (h, p) = addr.split_once(':').unwrap();
+                    (h, parse_port(p, spec)?)
+                }
+                _ => (addr, default_port), // a bare IPv6 address
+            }
+        };
+        if host.is_empty() {
+            return Err(format!("node {spec:?}: empty host"));
+        }
+        Ok(Node::new(name.unwrap_or(host), host, port))
+    }
+
+    /// Reads a nodes file: one node per line as in [`Node::parse`]; blank lines and
+    /// `#` comments are skipped.
+    pub fn read_file(path: &Path, default_port: u16) -> Result<Vec<Node>, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut nodes = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            nodes.push(
+                Node::parse(line, default_port)
+                    .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?,
+            );
+        }
+        Ok(nodes)
+    }
+}
+
+fn parse_port(p: &str, spec: &str) -> Result<u16, String> {
+    p.parse()
+        .map_err(|_| format!("node {spec:?}: {p:?} is not a port number"))
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_jepsen_style_nodes() {
+        assert_eq!(Node::parse("n1", 22).unwrap(), Node::new("n1", "n1", 22));
+        assert_eq!(
+            Node::parse("10.0.0.1:2222", 22).unwrap(),
+            Node::new("10.0.0.1", "10.0.0.1", 2222)
+        );
+        assert_eq!(
+            Node::parse("db1=10.0.0.1", 2200).unwrap(),
+            Node::new("db1", "10.0.0.1", 2200)
+        );
+        assert_eq!(
+            Node::parse("[::1]:23", 22).unwrap(),
+            Node::new("::1", "::1", 23)
+        );
+        assert_eq!(
+            Node::parse("fe80::1", 22).unwrap(),
+            Node::new("fe80::1", "fe80::1", 22)
+        );
+        assert!(Node::parse("h:port", 22).is_err());
+        assert!(Node::parse("", 22).is_err());
+        assert_eq!(Node::new("a", "::1", 22).addr(), "[::1]:22");
+    }
+
+    #[test]
+    fn reads_nodes_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nodes");
+        std::fs::write(&path, "# the cluster\nn1\n\nn2:2222  # spare port\n").unwrap();
+        let nodes = Node::read_file(&path, 22).unwrap();
+        assert_eq!(
+            nodes,
+            vec![Node::new("n1", "n1", 22), Node::new("n2", "n2", 2222)]
+        );
+        std::fs::write(&path, "n1\nbad:port\n").unwrap();
+        let err = Node::read_file(&path, 22).unwrap_err();
+        assert!(err.contains(":2: "), "{err}");
+    }
+}

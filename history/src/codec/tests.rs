@@ -1,0 +1,245 @@
+//! Tests that need the codecs' internals: the fast EDN path must read exactly
+//! what clojure-reader reads.
+
+use std::path::{Path, PathBuf};
+
+use super::{Format, ReadOptions, edn, parse_stream};
+use crate::{Op, Value};
+
+/// The Knossos corpus beside the checkout, or `None` (with the reason printed)
+/// outside CI. In CI a missing corpus fails.
+fn corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/knossos");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "the Knossos corpus is missing at {} (CI=true: shared/ must sit beside the checkout)",
+        dir.display()
+    );
+    eprintln!(
+        "skipping: the Knossos corpus is not at {}",
+        dir.display()
+    );
+    None
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            walk(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// clojure-reader returns maps sorted by key; the fast path keeps written
+/// order. Compare modulo that.
+fn normalize(v: &Value) -> Value {
+    match v {
+        Value::List(l) => Value::List(l.iter().map(normalize).collect()),
+        Value::Map(m) => {
+            let mut m: Vec<_> = m.iter().map(|(k, v)| (normalize(k), normalize(v))).collect();
+            m.sort_by_key(|(k, _)| k.to_string());
+            Value::Map(m)
+        }
+        v => v.clone(),
+    }
+}
+
+fn normalize_op(op: &Op) -> Op {
+    let mut op = op.clone();
+    op.value = normalize(&op.value);
+    op.error = op.error.as_ref().map(normalize);
+    op.node = op.node.as_ref().map(normalize);
+    op.key = op.key.as_ref().map(normalize);
+    op.extra.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, v) in &mut op.extra {
+        *v = normalize(v);
+    }
+    op
+}
+
+fn assert_same(text: &str, what: &str) -> usize {
+    let fast = edn::read(text).unwrap_or_else(|e| panic!("{what}: fast path: {e:?}"));
+    let slow = edn::read_with_clojure_reader(text)
+        .unwrap_or_else(|e| panic!("{what}: clojure-reader: {e:?}"));
+    assert_eq!(fast.ops.len(), slow.ops.len(), "{what}");
+    assert_eq!(fast.lines, slow.lines, "{what}: op lines");
+    assert_eq!(fast.split, slow.split, "{what}: pairs");
+    for (a, b) in fast.ops.iter().zip(&slow.ops) {
+        assert_eq!(normalize_op(a), normalize_op(b), "{what}");
+    }
+    fast.ops.len()
+}
+
+#[test]
+fn fast_path_matches_clojure_reader_on_the_corpus() {
+    let Some(dir) = corpus() else { return };
+    let mut files = Vec::new();
+    walk(&dir, &mut files);
+    assert!(files.len() > 100, "expected the whole corpus, found {} files", files.len());
+    let mut total = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        total += assert_same(&text, &f.display().to_string());
+    }
+    assert!(total > 40_000, "{total} ops");
+}
+
+#[test]
+fn fast_path_matches_clojure_reader_on_edge_cases() {
+    let text = r#"
+; comments, commas, discards and tags
+#jepsen.history.Op{:index 0, :time 5, :type :invoke, :process 0, :f :write, :value -3}
+{:type :ok, :process 0, :f :write, :value -3, #_ :discarded #_ 1 :index 1}
+{:type :invoke :process 1 :f :read :value nil :note "tab\there \"quoted\" \\ é"}
+{:type :ok, :process 1, :f :read, :value #{1 2}, :extra {:b [1.5 -2e3 +7], :a (x y)}}
+{:type :invoke, :process :nemesis, :f :start, :value #inst "2020-01-01"}
+{:type :info, :process :nemesis, :f :start, :value [\a 1/2 0x10 2r101 12]}
+{:type :invoke, :process 2, :f :cas, :value [true false nil], :node "n1", :error {:x 1}}
+"#;
+    assert_eq!(assert_same(text, "edge cases"), 7);
+    let ops = edn::read(text).unwrap().ops;
+    assert_eq!(ops[0].index, 0);
+    assert_eq!(ops[0].time, Some(5));
+    assert_eq!(ops[1].index, 1);
+    assert_eq!(ops[2].index, 2, "ops without :index get their position");
+    assert_eq!(
+        ops[2].extra[0].1,
+        Value::str("tab\there \"quoted\" \\ é")
+    );
+    // Two-element values come back split (key, value) until
+    // `split_independent` decides; sets are never pairs.
+    assert_eq!(ops[3].value, Value::from(vec![1i64, 2]));
+    assert_eq!(
+        ops[5].value,
+        Value::List(vec![
+            Value::str("a"),
+            Value::Float(0.5),
+            Value::Int(16),
+            Value::Int(5),
+            Value::Int(12)
+        ])
+    );
+    assert_eq!(ops[4].value, Value::str("2020-01-01"));
+}
+
+#[test]
+fn op_lines_count_multi_line_maps() {
+    let text = "; header\n[{:type :invoke,\n  :f :read,\n  :process 0}\n {:type :ok, :f :read, :process 0, :value 1}]\n";
+    let parsed = edn::read(text).unwrap();
+    assert_eq!(parsed.lines, vec![2, 5]);
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep = format!("[{{:type :invoke, :process 0, :f :read, :value {}}}]", "[".repeat(100_000));
+    let e = edn::read(&deep).unwrap_err();
+    assert!(e.message.contains("nested at most"), "{}", e.message);
+}
+
+#[test]
+fn numbers_on_the_fast_path() {
+    let text = "{:type :invoke, :process 0, :f :w, :value [12N -0 +3 1.5M 2.5e-3 9223372036854775807]}";
+    let ops = edn::read(text).unwrap().ops;
+    assert_eq!(
+        ops[0].value,
+        Value::List(vec![
+            Value::Int(12),
+            Value::Int(0),
+            Value::Int(3),
+            Value::Float(1.5),
+            Value::Float(0.0025),
+            Value::Int(i64::MAX)
+        ])
+    );
+    let e = edn::read("{:type :invoke, :process 0, :f :w, :value 99999999999999999999}").unwrap_err();
+    assert!(e.message.contains("fits in 64 bits"), "{}", e.message);
+}
+
+#[test]
+fn unicode_escapes_on_the_fast_path() {
+    // clojure-reader 0.7 rejects \u escapes; EDN allows them.
+    let ops = edn::read(r#"{:type :invoke, :process 0, :f :w, :value "caf\u00e9"}"#).unwrap().ops;
+    assert_eq!(ops[0].value, Value::str("café"));
+}
+
+/// Reads `text` through the chunked reader with chunks of `chunk` bytes.
+fn chunked(text: &str, format: Format, chunk: usize) -> Result<super::Parsed, (usize, String)> {
+    let opts = ReadOptions {
+        format: Some(format),
+        ..ReadOptions::default()
+    };
+    parse_stream(text.as_bytes(), text.len(), Path::new("x"), &opts, chunk)
+        .map(|(_, parsed, _)| parsed)
+        .map_err(|e| (e.line, e.message))
+}
+
+fn whole(text: &str, format: Format) -> Result<super::Parsed, (usize, String)> {
+    let mut p = super::Parser::new(format, text.len(), &ReadOptions::default());
+    p.feed(&super::Chunk::whole(text)).map_err(|e| (e.line, e.message))?;
+    Ok(p.finish().0)
+}
+
+fn assert_chunking_invisible(text: &str, format: Format, what: &str) {
+    let expected = whole(text, format);
+    for chunk in [1, 2, 7, 64, 1000, 1 << 20] {
+        let got = chunked(text, format, chunk);
+        match (&expected, &got) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.ops, b.ops, "{what}, chunk {chunk}");
+                assert_eq!(a.lines, b.lines, "{what}, chunk {chunk}");
+                assert_eq!(a.split, b.split, "{what}, chunk {chunk}");
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b, "{what}, chunk {chunk}"),
+            _ => panic!("{what}, chunk {chunk}: {expected:?} vs {got:?}"),
+        }
+    }
+}
+
+#[test]
+fn chunk_boundaries_are_invisible_on_the_corpus() {
+    let Some(dir) = corpus() else { return };
+    let mut files = Vec::new();
+    walk(&dir, &mut files);
+    // The multi-line maps and the comment-laden lists are the interesting ones.
+    for f in files.iter().filter(|f| {
+        let name = f.to_string_lossy();
+        name.contains("multi-register") || name.contains("rethink") || name.contains("etcd") || name.contains("cas-failure")
+    }) {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert_chunking_invisible(&text, Format::Edn, &f.display().to_string());
+    }
+}
+
+#[test]
+fn chunk_boundaries_are_invisible_on_edge_cases() {
+    let edn = "; c\n[{:type :invoke,\n :process 0, :f :w, :value \"multi\nline\"}\n #_{:x\n 1}\n {:type :ok, :process 0,\n :f :w, :value [1\n 2]}\n]\n; end\n";
+    assert_chunking_invisible(edn, Format::Edn, "edn");
+    for bad in [
+        "[{:type :invoke, :process 0, :f :w}\n {:type :ok,\n :process 0",
+        "[{:type :invoke, :process 0, :f :w}\n\n\n",
+        "{:type :invoke, :process 0, :f :w, :value \"abc\n\ndef",
+        "{:type :invoke, :process 0, :f :w}\n{:type :foo, :process 0, :f :w}\n",
+        "[{:type :invoke, :process 0, :f :w}]\n{:x 1}\n",
+    ] {
+        assert!(whole(bad, Format::Edn).is_err(), "{bad}");
+        assert_chunking_invisible(bad, Format::Edn, bad);
+    }
+    let jsonl = "{\"process\":0,\"type\":\"invoke\",\"f\":\"w\"}\n\n{\"process\":0,\"type\":\"ok\",\"f\":\"w\",\"value\":\"\\u00e9\"}\n{\"process\":1,";
+    assert_chunking_invisible(jsonl, Format::Jsonl, "jsonl");
+    let log = "x\nINFO jepsen.util - 0\t:invoke\t:w\t1\nINFO jepsen.util - 0\t:ok\t:w\t1\n";
+    assert_chunking_invisible(log, Format::JepsenLog, "log");
+}
+
+#[test]
+fn error_at_the_end_names_the_last_line_with_content() {
+    let e = whole("[{:type :invoke, :process 0, :f :w}\n\n\n", Format::Edn).unwrap_err();
+    assert_eq!(e.0, 1, "{}", e.1);
+    let e = chunked("[{:type :invoke, :process 0, :f :w}\n{:type :ok, :process 0, :f :w}\n\n\n", Format::Edn, 8).unwrap_err();
+    assert_eq!(e.0, 2, "{}", e.1);
+}

@@ -1,0 +1,215 @@
+//! Analysis: run a test's checkers over its history and write `results.json`.
+//!
+//! Used at the end of `splitbrain test` and by `splitbrain analyze`, which
+//! re-reads a stored run (a partial history from a killed controller included).
+//!
+//! `results.json` (schema `splitbrain-results/1`):
+//!
+//! ```json
+//! { "schema": "splitbrain-results/1",
+//!   "test": "etcd-register", "run": "20261125T101500.000Z",
+//!   "verdict": "valid" | "invalid" | "unknown",
+//!   "ops": { "invoke": 1200, "ok": 1100, "fail": 20, "info": 80 },
+//!   "truncated": false,            // true when a cut last line was dropped
+//!   "checkers": [ { "name": "linearizable", "verdict": "valid", "summary": "...", "result": {...} } ] }
+//! ```
+//!
+//! `result` is the checker's own serialized result (for `linearizable`, the
+//! `splitbrain_checkers::LinearizabilityResult` with its counterexample).
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use splitbrain_checkers::{Limits, ModelKind, ModelSpec, Verdict};
+use splitbrain_history::{History, OpType};
+use splitbrain_workloads::{CheckerSpec, Workload};
+
+pub const SCHEMA: &str = "splitbrain-results/1";
+
+/// One checker's verdict, a one-line summary, and its full result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckerOutcome {
+    pub name: String,
+    pub verdict: Verdict,
+    pub summary: String,
+    pub result: serde_json::Value,
+}
+
+/// Counts of ops by type (client ops only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OpCounts {
+    pub invoke: u64,
+    pub ok: u64,
+    pub fail: u64,
+    pub info: u64,
+}
+
+/// What `results.json` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    pub schema: String,
+    pub test: String,
+    pub run: String,
+    pub verdict: Verdict,
+    pub ops: OpCounts,
+    #[serde(default)]
+    pub truncated: bool,
+    pub checkers: Vec<CheckerOutcome>,
+    /// Notes the runner wants in the record (e.g. a fault that had no effect).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Resolves checker names from a test definition (or the workload's defaults).
+pub fn checker_specs(workload: Workload, names: &[String]) -> Result<Vec<CheckerSpec>> {
+    if names.is_empty() {
+        return Ok(workload.default_checkers().to_vec());
+    }
+    let defaults = workload.default_checkers();
+    names
+        .iter()
+        .map(|n| match n.as_str() {
+            "linearizable" => Ok(defaults
+                .iter()
+                .find(|c| matches!(c, CheckerSpec::Linearizable { .. }))
+                .copied()
+                .unwrap_or(CheckerSpec::Linearizable {
+                    model: "cas-register",
+                    per_key: true,
+                })),
+            "set" => Ok(CheckerSpec::Set),
+            "counter" => Ok(CheckerSpec::Counter),
+            "stats" => Ok(CheckerSpec::Stats),
+            other => bail!(
+                "unknown checker `{other}`; expected one of: linearizable, set, counter, stats"
+            ),
+        })
+        .collect()
+}
+
+/// Runs `specs` over `history`. `time_limit` bounds the linearizability search
+/// (past it the answer is unknown).
+pub fn analyze(
+    history: &History,
+    specs: &[CheckerSpec],
+    time_limit: Option<Duration>,
+) -> Result<Vec<CheckerOutcome>> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let outcome = match *spec {
+            CheckerSpec::Linearizable { model, per_key } => {
+                let kind: ModelKind = model
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("checker model: {e}"))?;
+                let spec = ModelSpec::new(kind).with_independent(per_key);
+                let limits = Limits {
+                    time: time_limit,
+                    ..Limits::default()
+                };
+                let r = splitbrain_checkers::check_linearizable(history, &spec, &limits)
+                    .context("the history does not fit the linearizability model")?;
+                let summary = match r.verdict {
+                    Verdict::Valid => format!(
+                        "linearizable ({} keys, {} ops checked in {:.0} ms)",
+                        r.stats.keys, r.stats.calls, r.stats.elapsed_ms
+                    ),
+                    Verdict::Invalid => r
+                        .counterexample
+                        .as_ref()
+                        .map(|c| format!("not linearizable: {}", c.message))
+                        .unwrap_or_else(|| "not linearizable".into()),
+                    Verdict::Unknown => format!(
+                        "unknown: {}",
+                        r.unknown_reason.as_deref().unwrap_or("search did not finish")
+                    ),
+                };
+                CheckerOutcome {
+                    name: "linearizable".into(),
+                    verdict: r.verdict,
+                    summary,
+                    result: serde_json::to_value(&r)?,
+                }
+            }
+            CheckerSpec::Set => {
+                let r = splitbrain_checkers::set::check(history);
+                let summary = match &r.reason {
+                    Some(reason) => reason.clone(),
+                    None => format!(
+                        "{} of {} acknowledged elements read; {} lost, {} unexpected, {} recovered",
+                        r.ok_count,
+                        r.acknowledged_count,
+                        r.lost.len(),
+                        r.unexpected.len(),
+                        r.recovered.len()
+                    ),
+                };
+                CheckerOutcome {
+                    name: "set".into(),
+                    verdict: r.verdict,
+                    summary,
+                    result: serde_json::to_value(&r)?,
+                }
+            }
+            CheckerSpec::Counter => {
+                let r = splitbrain_checkers::counter::check(history);
+                let summary = match (&r.reason, r.errors.first()) {
+                    (Some(reason), _) => reason.clone(),
+                    (None, None) => format!("{} reads, all within bounds", r.read_count),
+                    (None, Some(e)) => format!(
+                        "{} of {} reads out of bounds; first: process {} read {} (bounds {}..={})",
+                        r.errors.len(),
+                        r.read_count,
+                        e.process,
+                        e.value,
+                        e.lower,
+                        e.upper
+                    ),
+                };
+                CheckerOutcome {
+                    name: "counter".into(),
+                    verdict: r.verdict,
+                    summary,
+                    result: serde_json::to_value(&r)?,
+                }
+            }
+            CheckerSpec::Stats => {
+                let r = splitbrain_checkers::stats::check(history);
+                let summary = r.reason.clone().unwrap_or_else(|| {
+                    format!(
+                        "{} ops: {} ok, {} fail, {} info",
+                        r.total.count, r.total.ok_count, r.total.fail_count, r.total.info_count
+                    )
+                });
+                CheckerOutcome {
+                    name: "stats".into(),
+                    verdict: r.verdict,
+                    summary,
+                    result: serde_json::to_value(&r)?,
+                }
+            }
+        };
+        out.push(outcome);
+    }
+    Ok(out)
+}
+
+pub fn op_counts(history: &History) -> OpCounts {
+    let mut c = OpCounts::default();
+    for op in history.ops().iter().filter(|o| o.is_client()) {
+        match op.kind {
+            OpType::Invoke => c.invoke += 1,
+            OpType::Ok => c.ok += 1,
+            OpType::Fail => c.fail += 1,
+            OpType::Info => c.info += 1,
+        }
+    }
+    c
+}
+
+/// The run's verdict: the worst of its checkers' (invalid > unknown > valid).
+pub fn overall(checkers: &[CheckerOutcome]) -> Verdict {
+    checkers
+        .iter()
+        .fold(Verdict::Valid, |v, c| v.worst(c.verdict))
+}

@@ -1,0 +1,202 @@
+//! `splitbrain test [FILE]`: run a test definition against the nodes, check it, store it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use splitbrain::config::{Concurrency, TestDef, parse_duration};
+use splitbrain::harness::{self, Environment, RunOutcome};
+use splitbrain::store::Store;
+use splitbrain_checkers::Verdict;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::nodes::NodeArgs;
+use crate::exit;
+
+/// The built-in default test: etcd, register workload, on the lab's nodes.
+pub const DEFAULT_TEST: &str = include_str!("../../tests/etcd-register.yaml");
+pub const DEFAULT_DB: &str = include_str!("../../dbs/etcd.yaml");
+
+/// Run a test: bring the database up on the nodes, drive a concurrent workload,
+/// record the history, check it, and store everything under store/<test>/<time>/.
+///
+/// Without FILE, runs the built-in default (tests/etcd-register.yaml: etcd with
+/// a register workload) on the lab's nodes.
+#[derive(clap::Args, Debug)]
+pub struct TestArgs {
+    /// Test definition (YAML), e.g. tests/etcd-register.yaml.
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub nodes: NodeArgs,
+    /// Workers: a number, or `2n` for twice the node count.
+    #[arg(long, value_parser = |s: &str| s.parse::<Concurrency>())]
+    pub concurrency: Option<Concurrency>,
+    /// How long the main phase runs: `60s`, `2m`, or seconds.
+    #[arg(long, value_parser = parse_duration)]
+    pub time_limit: Option<Duration>,
+    /// Target ops per second over all workers (default: as fast as possible).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// How long an op may take before it is recorded as `info`.
+    #[arg(long, value_parser = parse_duration)]
+    pub op_timeout: Option<Duration>,
+    /// Run the test this many times; stop at the first run that is not valid.
+    #[arg(long, default_value_t = 1)]
+    pub test_count: usize,
+    /// Leave the database running afterwards (to poke at it by hand).
+    #[arg(long)]
+    pub leave_db_running: bool,
+    /// Seed for the generators (a run's seed is in its test.yaml).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override the workload: register, set or counter.
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// Store directory.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+}
+
+pub fn run(args: TestArgs) -> Result<u8> {
+    splitbrain::logging::init();
+    let mut def = match &args.file {
+        Some(path) => TestDef::load(path)?,
+        None => default_test()?,
+    };
+    apply_flags(&mut def, &args);
+    let uses_nodes = def.db.is_some() || def.client.kind == "etcd";
+    let env = if uses_nodes {
+        let resolved = args.nodes.resolve()?;
+        Environment {
+            nodes: resolved.nodes,
+            ssh: Some(resolved.ssh),
+        }
+    } else {
+        Environment::default()
+    };
+    let store = Store::new(&args.store);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let stop = CancellationToken::new();
+        spawn_ctrl_c(stop.clone());
+        let mut code = exit::VALID;
+        for i in 0..args.test_count.max(1) {
+            if args.test_count > 1 {
+                eprintln!("run {} of {}", i + 1, args.test_count);
+            }
+            let outcome = harness::run_test(&def, &env, &store, stop.clone()).await?;
+            print_summary(&outcome);
+            code = verdict_code(outcome.results.verdict);
+            if code != exit::VALID || stop.is_cancelled() {
+                break;
+            }
+        }
+        Ok(code)
+    })
+}
+
+/// The first Ctrl-C stops the workload and lets cleanup run (heal, logs,
+/// teardown, check); a second one aborts at once.
+fn spawn_ctrl_c(stop: CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\ninterrupted: stopping the workload, healing and cleaning up (Ctrl-C again to abort)"
+            );
+            stop.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("aborted");
+                std::process::exit(exit::ERROR as i32);
+            }
+        }
+    });
+}
+
+fn default_test() -> Result<TestDef> {
+    let mut def = TestDef::parse(DEFAULT_TEST, "built-in tests/etcd-register.yaml")?;
+    // The built-in test carries its database definition inside the binary too:
+    // write it next to the store so the run works from any directory.
+    let dir = std::env::temp_dir().join(format!("splitbrain-builtin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let db = dir.join("etcd.yaml");
+    std::fs::write(&db, DEFAULT_DB).context("cannot write the built-in etcd definition")?;
+    def.db = Some(db);
+    Ok(def)
+}
+
+fn apply_flags(def: &mut TestDef, a: &TestArgs) {
+    if a.concurrency.is_some() {
+        def.concurrency = a.concurrency;
+    }
+    if a.time_limit.is_some() {
+        def.time_limit = a.time_limit;
+    }
+    if a.rate.is_some() {
+        def.rate = a.rate;
+    }
+    if a.op_timeout.is_some() {
+        def.op_timeout = a.op_timeout;
+    }
+    if a.seed.is_some() {
+        def.seed = a.seed;
+    }
+    if let Some(w) = &a.workload {
+        def.workload.kind = w.clone();
+        def.workload.mix = None;
+        def.checkers.clear();
+    }
+    if a.leave_db_running {
+        def.leave_db_running = true;
+    }
+}
+
+pub fn verdict_code(v: Verdict) -> u8 {
+    match v {
+        Verdict::Valid => exit::VALID,
+        Verdict::Invalid => exit::INVALID,
+        Verdict::Unknown => exit::UNKNOWN,
+    }
+}
+
+pub fn print_summary(outcome: &RunOutcome) {
+    let r = &outcome.results;
+    println!();
+    println!("{} {}  →  {}", r.test, r.run, r.verdict.as_str().to_uppercase());
+    println!(
+        "  ops: {} invoked, {} ok, {} fail, {} info",
+        r.ops.invoke, r.ops.ok, r.ops.fail, r.ops.info
+    );
+    for c in &r.checkers {
+        println!("  {:<13} {:<8} {}", c.name, c.verdict.as_str(), c.summary);
+    }
+    for n in &r.notes {
+        println!("  note: {n}");
+    }
+    println!("  stored in {}", outcome.dir.display());
+}
+
+/// Re-run the checkers on a stored run (default: the latest). A history cut
+/// short by a killed controller is accepted: its incomplete last line is dropped.
+#[derive(clap::Args, Debug)]
+pub struct AnalyzeArgs {
+    /// A run directory (store/<test>/<time>), a test name, or nothing for the latest run.
+    pub run: Option<PathBuf>,
+    /// Store directory.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+}
+
+pub fn analyze(args: AnalyzeArgs) -> Result<u8> {
+    splitbrain::logging::init();
+    let store = Store::new(&args.store);
+    let dir = store.resolve(args.run.as_deref())?;
+    let run = splitbrain::store::RunDir::open(&dir)?;
+    let def = TestDef::load(&run.file(splitbrain::store::TEST_FILE))?;
+    let workload = def.workload.kind.parse()?;
+    let specs = splitbrain::analysis::checker_specs(workload, &def.checkers)?;
+    let outcome = harness::check_run(&run, &specs, Vec::new(), true)?;
+    print_summary(&outcome);
+    Ok(verdict_code(outcome.results.verdict))
+}

@@ -1,0 +1,428 @@
+//! One test run, start to verdict, as Jepsen's `jepsen.core/run!`:
+//!
+//! 1. validate the definition (before anything touches a node);
+//! 2. create `store/<test>/<time>/`, write the effective `test.yaml`, log to `controller.log`;
+//! 3. connect to the nodes, tear down leftovers, install, configure and start the database, wait until ready;
+//! 4. run the main phase (concurrent workers, time limit), then the final phase (e.g. final reads);
+//! 5. always — on success, error or Ctrl-C — download node logs and tear the database down
+//!    (unless `leave-db-running`);
+//! 6. read `history.jsonl` back from disk and check it, writing `results.json`.
+//!
+//! The history is checked from the file, not from memory: what the verdict is
+//! about is exactly what the store keeps.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use splitbrain_control::db::{Db, DbDef};
+use splitbrain_control::{Cluster, Node, SshConfig};
+use splitbrain_history::codec::{self, ReadOptions};
+use splitbrain_workloads::etcd::{EtcdClientFactory, EtcdOptions};
+use splitbrain_workloads::memory::MemoryClientFactory;
+use splitbrain_workloads::{ClientFactory, GeneratorConfig, Independent, Target, Workload};
+use tokio_util::sync::CancellationToken;
+
+use crate::analysis::{self, Results};
+use crate::config::{Concurrency, TestDef};
+use crate::logging;
+use crate::runner::{self, Phase, Recorder, Worker};
+use crate::store::{RunDir, Store, TEST_FILE};
+
+/// Where the test runs: the nodes and how to reach them over SSH.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub nodes: Vec<Node>,
+    pub ssh: Option<SshConfig>,
+}
+
+/// A finished run: its directory and its results.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub results: Results,
+}
+
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(60);
+pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A test definition checked and resolved against an environment: every
+/// default decided, so `test.yaml` records exactly what ran.
+pub struct Plan {
+    pub def: TestDef,
+    pub name: String,
+    pub workload: Workload,
+    pub concurrency: usize,
+    pub seed: u64,
+    pub time_limit: Duration,
+    pub op_timeout: Duration,
+    pub generator: GeneratorConfig,
+    pub checkers: Vec<splitbrain_workloads::CheckerSpec>,
+    pub db: Option<DbDef>,
+}
+
+impl Plan {
+    pub fn new(def: &TestDef, env: &Environment) -> Result<Plan> {
+        let mut def = def.clone();
+        let name = def.name.clone().unwrap_or_else(|| "test".into());
+        let workload: Workload = def.workload.kind.parse()?;
+        let node_count = env.nodes.len().max(1);
+        let concurrency = def
+            .concurrency
+            .unwrap_or(Concurrency::PerNode(1))
+            .resolve(node_count);
+        let seed = def.seed.unwrap_or_else(fastrand_seed);
+        def.seed = Some(seed);
+        let time_limit = def.time_limit.unwrap_or(DEFAULT_TIME_LIMIT);
+        def.time_limit = Some(time_limit);
+        let op_timeout = def.op_timeout.unwrap_or(DEFAULT_OP_TIMEOUT);
+        def.op_timeout = Some(op_timeout);
+        if def.nodes.is_empty() {
+            def.nodes = env.nodes.iter().map(|n| n.name.clone()).collect();
+        }
+
+        let mut generator = GeneratorConfig::new(workload, seed, concurrency, node_count);
+        if let Some(mix) = &def.workload.mix {
+            generator.mix = mix.iter().map(|(f, w)| (f.as_str().into(), *w)).collect();
+        }
+        generator.rate = def.rate;
+        if def.workload.group_size.is_some() || def.workload.ops_per_key.is_some() {
+            let d = Independent::for_nodes(node_count);
+            generator.independent = Some(Independent {
+                group_size: def.workload.group_size.unwrap_or(d.group_size),
+                ops_per_key: def.workload.ops_per_key.unwrap_or(d.ops_per_key),
+            });
+        }
+        generator
+            .validate()
+            .map_err(|e| anyhow!("{name}: workload: {e}"))?;
+        let checkers = analysis::checker_specs(workload, &def.checkers)?;
+
+        let db = match &def.db {
+            Some(path) => Some(DbDef::load(path).map_err(|e| anyhow!("{e}"))?),
+            None => None,
+        };
+        match def.client.kind.as_str() {
+            "etcd" => {
+                if env.nodes.is_empty() {
+                    bail!(
+                        "{name}: the etcd client needs nodes: pass --nodes, or start the lab with `splitbrain lab up`"
+                    );
+                }
+            }
+            "memory" | "memory-stale" => {}
+            other => bail!(
+                "{name}: unknown client type `{other}`; expected one of: etcd, memory, memory-stale"
+            ),
+        }
+        if db.is_some() && env.ssh.is_none() {
+            bail!("{name}: the database must be installed over SSH, but no SSH settings were given");
+        }
+        Ok(Plan {
+            def,
+            name,
+            workload,
+            concurrency,
+            seed,
+            time_limit,
+            op_timeout,
+            generator,
+            checkers,
+            db,
+        })
+    }
+
+    fn client_factory(&self) -> Result<Arc<dyn ClientFactory>> {
+        let c = &self.def.client;
+        Ok(match c.kind.as_str() {
+            "etcd" => {
+                let mut options = EtcdOptions::default();
+                if let Some(rc) = &c.read_consistency {
+                    options.read_consistency = rc.parse().map_err(|e: String| anyhow!(e))?;
+                }
+                Arc::new(EtcdClientFactory::new(self.workload, options))
+            }
+            "memory" => Arc::new(MemoryClientFactory::linearizable(self.workload)),
+            "memory-stale" => Arc::new(MemoryClientFactory::stale(
+                self.workload,
+                c.stale_probability.unwrap_or(0.05).clamp(0.0, 1.0),
+                self.seed,
+            )),
+            other => bail!("unknown client type `{other}`"),
+        })
+    }
+}
+
+fn fastrand_seed() -> u64 {
+    // A fresh seed per run; recorded in test.yaml so the run can be repeated with --seed.
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64 ^ (std::process::id() as u64).rotate_left(32))
+        .unwrap_or(42)
+}
+
+/// Runs one test, start to verdict. `stop` is cancelled on Ctrl-C: the run
+/// then skips to cleanup and still checks what it recorded.
+pub async fn run_test(
+    def: &TestDef,
+    env: &Environment,
+    store: &Store,
+    stop: CancellationToken,
+) -> Result<RunOutcome> {
+    let plan = Plan::new(def, env)?;
+    let run = store.create_run(&plan.name)?;
+    std::fs::write(run.file(TEST_FILE), plan.def.to_yaml()?)
+        .with_context(|| format!("cannot write {}", run.file(TEST_FILE).display()))?;
+    logging::log_run_to(&run.file(crate::store::LOG_FILE))
+        .context("cannot create the controller log")?;
+    tracing::info!(
+        "run {} of {}: {} workers, seed {}, time limit {}",
+        run.timestamp,
+        plan.name,
+        plan.concurrency,
+        plan.seed,
+        humantime::format_duration(plan.time_limit)
+    );
+    let result = run_in(&plan, env, &run, stop).await;
+    let outcome = match result {
+        Ok(notes) => check_run(&run, &plan.checkers, notes, false),
+        Err(e) => {
+            tracing::error!("{e:#}");
+            logging::end_run_log();
+            return Err(e.context(format!("run {} failed", run.path.display())));
+        }
+    };
+    logging::end_run_log();
+    outcome
+}
+
+/// Steps 3–5: everything that touches nodes, with cleanup that always runs.
+async fn run_in(
+    plan: &Plan,
+    env: &Environment,
+    run: &RunDir,
+    stop: CancellationToken,
+) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    let (cluster, db) = match (&plan.db, &env.ssh) {
+        (Some(def), Some(ssh)) => {
+            tracing::info!("connecting to {} nodes over SSH", env.nodes.len());
+            let cluster = Cluster::connect(&env.nodes, ssh)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            let db = Db::new(def.clone(), &cluster).map_err(|e| anyhow!("{e}"))?;
+            (Some(cluster), Some(db))
+        }
+        _ => (None, None),
+    };
+
+    let result = async {
+        if let (Some(cluster), Some(db)) = (&cluster, &db) {
+            tracing::info!("setting up {} on {} nodes", db.def().name, env.nodes.len());
+            // Start from a clean slate, as Jepsen does: a previous run may have left data.
+            db.teardown_all(cluster).await.map_err(|e| anyhow!("{e}"))?;
+            db.setup(cluster).await.map_err(|e| anyhow!("{e}"))?;
+            tracing::info!("{} is ready", db.def().name);
+        }
+        drive(plan, env, db.as_ref(), run, stop.clone()).await
+    }
+    .await;
+
+    // Cleanup runs whatever happened above.
+    if let (Some(cluster), Some(db)) = (&cluster, &db) {
+        for s in cluster.sessions() {
+            if let Err(e) = db.download_logs(s, &run.path.join(crate::store::NODES_DIR)).await {
+                tracing::warn!("could not download logs: {e}");
+                notes.push(format!("logs of {} missing: {e}", s.node().name));
+            }
+        }
+        if plan.def.leave_db_running {
+            tracing::info!("leaving {} running (leave-db-running)", db.def().name);
+        } else if let Err(e) = db.teardown_all(cluster).await {
+            tracing::warn!("teardown failed: {e}");
+        }
+    }
+    drop(cluster);
+    result?;
+    if stop.is_cancelled() {
+        notes.push("interrupted: the run was stopped early (Ctrl-C)".into());
+    }
+    Ok(notes)
+}
+
+/// The workload itself: main phase, final phase, history on disk.
+async fn drive(
+    plan: &Plan,
+    env: &Environment,
+    db: Option<&Db>,
+    run: &RunDir,
+    stop: CancellationToken,
+) -> Result<()> {
+    let factory = plan.client_factory()?;
+    let port = plan.def.client.port;
+    let targets: Vec<Target> = if env.nodes.is_empty() {
+        vec![Target::new("local", "127.0.0.1")]
+    } else {
+        env.nodes
+            .iter()
+            .map(|n| {
+                // Clients connect to the address the database listens on ({{ip}}).
+                let ip = db
+                    .and_then(|d| d.vars(&n.name))
+                    .and_then(|v| v.get("ip").cloned())
+                    .unwrap_or_else(|| n.host.clone());
+                let t = Target::new(&n.name, &ip);
+                match port {
+                    Some(p) => t.with_port(p),
+                    None => t,
+                }
+            })
+            .collect()
+    };
+    let gens = plan
+        .generator
+        .workers()
+        .map_err(|e| anyhow!("workload: {e}"))?;
+    let workers: Vec<_> = gens
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| {
+            (
+                Worker::new(i, plan.concurrency, targets[i % targets.len()].clone()),
+                g,
+            )
+        })
+        .collect();
+
+    let rec = Recorder::to_file(&run.history())?;
+    let flush_stop = CancellationToken::new();
+    let flusher = rec.spawn_flusher(Duration::from_millis(500), flush_stop.clone());
+    let bar = progress_bar(plan.time_limit);
+    logging::set_progress_bar(Some(bar.clone()));
+    let ticker = spawn_ticker(bar.clone(), rec.clone(), plan.time_limit, flush_stop.clone());
+
+    tracing::info!("main phase: {} for {}", plan.workload, humantime::format_duration(plan.time_limit));
+    let workers = runner::run_main_phase(
+        workers,
+        factory.clone(),
+        rec.clone(),
+        Phase {
+            time_limit: Some(plan.time_limit),
+            op_timeout: plan.op_timeout,
+        },
+        stop.clone(),
+    )
+    .await;
+    let mut workers = if stop.is_cancelled() {
+        workers
+    } else {
+        let finals = plan.workload.final_requests();
+        if !finals.is_empty() {
+            tracing::info!("final phase: {} request(s) per worker", finals.len());
+        }
+        runner::run_final_phase(workers, finals, factory, rec.clone(), plan.op_timeout).await
+    };
+    for w in &mut workers {
+        w.close().await;
+    }
+    flush_stop.cancel();
+    let _ = flusher.await;
+    let _ = ticker.await;
+    bar.finish_and_clear();
+    logging::set_progress_bar(None);
+    rec.flush()?;
+    let (invoked, ok, fail, info) = rec.counts.snapshot();
+    tracing::info!(
+        "recorded {invoked} ops in {:.1} s: {ok} ok, {fail} fail, {info} info",
+        rec.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn progress_bar(limit: Duration) -> ProgressBar {
+    let bar = ProgressBar::new(limit.as_millis() as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {msg}",
+        )
+        .expect("valid template"),
+    );
+    bar
+}
+
+/// Updates the bar (and, without a terminal, logs a line every 5 s) until `stop`.
+fn spawn_ticker(
+    bar: ProgressBar,
+    rec: Recorder,
+    limit: Duration,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last_log = std::time::Instant::now();
+        let mut last_count = 0;
+        let mut last_t = std::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = stop.cancelled() => break,
+            }
+            let (invoked, ok, fail, info) = rec.counts.snapshot();
+            let now = std::time::Instant::now();
+            let rate = (invoked - last_count) as f64 / now.duration_since(last_t).as_secs_f64();
+            last_count = invoked;
+            last_t = now;
+            let elapsed = rec.elapsed();
+            bar.set_position(elapsed.as_millis().min(limit.as_millis()) as u64);
+            let msg = format!(
+                "{}/{} · {rate:.0} ops/s · {ok} ok {fail} fail {info} info",
+                humantime::format_duration(Duration::from_secs(elapsed.as_secs())),
+                humantime::format_duration(limit),
+            );
+            if bar.is_hidden() && now.duration_since(last_log) >= Duration::from_secs(5) {
+                tracing::info!("{msg}");
+                last_log = now;
+            }
+            bar.set_message(msg);
+        }
+    })
+}
+
+/// Step 6: read the history back from disk, check it, write `results.json`.
+pub fn check_run(
+    run: &RunDir,
+    checkers: &[splitbrain_workloads::CheckerSpec],
+    notes: Vec<String>,
+    allow_truncated: bool,
+) -> Result<RunOutcome> {
+    let opts = ReadOptions {
+        allow_truncated_tail: allow_truncated,
+        ..ReadOptions::default()
+    };
+    let loaded = codec::load_path(&run.history(), &opts).map_err(|e| anyhow!("{e}"))?;
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    let outcomes = analysis::analyze(&loaded.history, checkers, None)?;
+    let results = Results {
+        schema: analysis::SCHEMA.into(),
+        test: run.test_name.clone(),
+        run: run.timestamp.clone(),
+        verdict: analysis::overall(&outcomes),
+        ops: analysis::op_counts(&loaded.history),
+        truncated: !loaded.warnings.is_empty(),
+        checkers: outcomes,
+        notes,
+    };
+    write_results(&run.results(), &results)?;
+    Ok(RunOutcome {
+        dir: run.path.clone(),
+        results,
+    })
+}
+
+pub fn write_results(path: &Path, results: &Results) -> Result<()> {
+    let text = serde_json::to_string_pretty(results)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+}

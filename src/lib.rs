@@ -1,0 +1,16 @@
+//! # splitbrain
+//!
+//! The harness on top of the crates: a test definition ([`config`]) says what
+//! to run; the [`runner`] drives concurrent clients and records the history as
+//! it happens; the [`store`] keeps every run under `store/<test>/<time>/`.
+//!
+//! The crates below do the rest: `splitbrain-history` (ops and codecs),
+//! `splitbrain-checkers` (verdicts), `splitbrain-workloads` (generators and
+//! clients), `splitbrain-control` (SSH, the local lab, database lifecycle).
+
+pub mod analysis;
+pub mod config;
+pub mod harness;
+pub mod logging;
+pub mod runner;
+pub mod store;
