@@ -382,7 +382,11 @@ impl<'p, M: Model, const W: usize> Jit<'p, M, W> {
     }
 
     fn bytes(&self) -> u64 {
-        self.cur.bytes() + self.next.bytes() + self.visited.bytes() + self.usages.bytes
+        self.cur.bytes()
+            + self.next.bytes()
+            + self.visited.bytes()
+            + self.usages.bytes
+            + self.model.memory_bytes()
     }
 
     fn run(mut self, events: &[(u32, u32)], ctl: &mut Control) -> Answer<M> {

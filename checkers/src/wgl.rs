@@ -167,7 +167,7 @@ impl<'p, M: Model> Wgl<'p, M> {
             }
             steps += 1;
             if steps & 0xfff == 0 {
-                if let Err(h) = ctl.poll() {
+                if let Err(h) = ctl.poll().and_then(|_| ctl.hold(self.bytes())) {
                     return Answer::Unknown(h);
                 }
                 if steps > max_steps {
@@ -176,8 +176,7 @@ impl<'p, M: Model> Wgl<'p, M> {
             }
             if self.memo.len() * 2 + 2 > self.memo.bytes() as usize / 16 {
                 // The memo is about to double: ask first.
-                let bytes = self.memo.bytes() * 2 + self.stack.capacity() as u64 * 16;
-                if let Err(h) = ctl.hold(bytes) {
+                if let Err(h) = ctl.hold(self.bytes() + self.memo.bytes()) {
                     return Answer::Unknown(h);
                 }
             }
@@ -219,6 +218,12 @@ impl<'p, M: Model> Wgl<'p, M> {
                 self.note_stuck();
             }
         }
+    }
+
+    fn bytes(&self) -> u64 {
+        self.memo.bytes()
+            + (self.stack.capacity() * std::mem::size_of::<Frame<M::State>>()) as u64
+            + self.model.memory_bytes()
     }
 
     /// The frontier: ok calls before the first remaining return.

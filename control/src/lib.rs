@@ -28,7 +28,7 @@
 //! let inventory = lab::up(&lab::LabConfig::new(3)).await?;
 //! let cluster = Cluster::connect(&inventory.nodes, &inventory.ssh_config()).await?;
 //! let hostnames = cluster.exec_all(&Cmd::new("hostname")).await.into_result()?;
-//! let etcd = db::Db::new(db::DbDef::load("dbs/etcd.yaml".as_ref())?);
+//! let etcd = db::Db::new(db::DbDef::load("dbs/etcd.yaml".as_ref())?, &cluster)?;
 //! etcd.setup(&cluster).await?;
 //! etcd.kill(&cluster.sessions()[1]).await?;
 //! etcd.teardown_all(&cluster).await?;

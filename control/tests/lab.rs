@@ -171,14 +171,29 @@ async fn errors_name_the_node_the_command_the_status_and_stderr() {
         assert!(!msg.contains('\n'), "{msg}");
 
         // A command that ran and failed is never retried: it ran exactly once.
-        let err = s.exec(&Cmd::shell("echo ran >> /tmp/runs; exit 1")).await.unwrap_err();
+        let err = s
+            .exec(&Cmd::shell("echo ran >> /tmp/runs; exit 1"))
+            .await
+            .unwrap_err();
         assert_eq!(err.status(), Some(1));
-        assert_eq!(s.exec(&Cmd::new("wc").arg("-l").arg("/tmp/runs")).await.unwrap().out(), "1 /tmp/runs");
+        assert_eq!(
+            s.exec(&Cmd::new("wc").arg("-l").arg("/tmp/runs"))
+                .await
+                .unwrap()
+                .out(),
+            "1 /tmp/runs"
+        );
 
         // The connection drops (its sshd process dies): the next command reconnects.
         let cut = s.exec(&Cmd::shell("pkill -KILL -f 'sshd: root@'")).await;
-        assert!(matches!(cut, Err(splitbrain_control::RemoteError::Lost { .. })), "{cut:?}");
-        let out = s.exec(&Cmd::new("hostname")).await.unwrap_or_else(|e| panic!("no reconnect: {e}"));
+        assert!(
+            matches!(cut, Err(splitbrain_control::RemoteError::Lost { .. })),
+            "{cut:?}"
+        );
+        let out = s
+            .exec(&Cmd::new("hostname"))
+            .await
+            .unwrap_or_else(|e| panic!("no reconnect: {e}"));
         assert_eq!(out.out(), "n1");
 
         // Upload and download round trip, binary-safe.

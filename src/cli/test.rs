@@ -55,15 +55,54 @@ pub struct TestArgs {
     /// Store directory.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
+    /// Bring up a local lab of this many nodes for the run and take it down
+    /// afterwards, whatever happens (needs root; see `splitbrain lab`).
+    #[arg(long, value_name = "NODES")]
+    pub lab: Option<usize>,
 }
 
 pub fn run(args: TestArgs) -> Result<u8> {
+    let Some(n) = args.lab else {
+        return run_on_nodes(&args);
+    };
+    if !args.nodes.nodes.is_empty() || !args.nodes.node.is_empty() || args.nodes.nodes_file.is_some() {
+        anyhow::bail!("--lab brings up its own nodes: drop --nodes/--node/--nodes-file, or drop --lab");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut cfg = splitbrain_control::lab::LabConfig::new(n);
+    cfg.dir = args.nodes.lab_dir.clone();
+    if cfg.dir.join("inventory.json").exists() {
+        anyhow::bail!(
+            "a lab is already up in {}: run without --lab to use it, or `splitbrain lab down` first",
+            cfg.dir.display()
+        );
+    }
+    let up = rt.block_on(splitbrain_control::lab::up(&cfg));
+    let result = match up {
+        Ok(inv) => {
+            eprintln!("lab up: {} nodes", inv.nodes.len());
+            // The runtime is not needed while the test runs its own.
+            run_on_nodes(&args)
+        }
+        Err(e) => Err(anyhow::anyhow!("lab up: {e}")),
+    };
+    // Always take the lab down, whatever happened above.
+    match rt.block_on(splitbrain_control::lab::down(&cfg.dir, &cfg.name)) {
+        Ok(report) => eprintln!("{report}"),
+        Err(e) => eprintln!("error: lab down: {e} (run `splitbrain lab down`)"),
+    }
+    result
+}
+
+fn run_on_nodes(args: &TestArgs) -> Result<u8> {
     splitbrain::logging::init();
     let mut def = match &args.file {
         Some(path) => TestDef::load(path)?,
         None => default_test()?,
     };
-    apply_flags(&mut def, &args);
+    apply_flags(&mut def, args);
     let uses_nodes = def.db.is_some() || def.client.kind == "etcd";
     let env = if uses_nodes {
         let resolved = args.nodes.resolve()?;

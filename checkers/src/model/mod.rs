@@ -104,6 +104,12 @@ pub trait Model: Clone + Send + Sync + 'static {
 
     /// Why `op` cannot happen in `state`, e.g. "can't read 3 from a register holding 4".
     fn explain(&mut self, state: Self::State, op: Self::Op) -> String;
+
+    /// Bytes held by tables that grow during the search (interned states,
+    /// memoized transitions), counted against the memory budget.
+    fn memory_bytes(&self) -> u64 {
+        0
+    }
 }
 
 /// The models `splitbrain check --model` knows.

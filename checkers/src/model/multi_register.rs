@@ -7,11 +7,10 @@
 //! Each register is a part for P-compositionality: txns over disjoint registers
 //! are checked separately.
 
-use std::collections::HashMap;
-
 use splitbrain_history::Value;
 
 use super::{CallView, Interner, Model, Outcome, mix32};
+use crate::hash::{FastMap, SeqInterner};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Micro {
@@ -26,9 +25,10 @@ pub struct MultiRegister {
     values: Interner<Value>,
     txns: Interner<Vec<Micro>>,
     /// Value ids, one per register.
-    states: Interner<Vec<u32>>,
+    states: SeqInterner,
     init_value: u32,
-    memo: HashMap<(u32, u32), Option<u32>>,
+    memo: FastMap<(u32, u32), Option<u32>>,
+    scratch: Vec<u32>,
 }
 
 impl MultiRegister {
@@ -39,9 +39,10 @@ impl MultiRegister {
             registers: Interner::default(),
             values,
             txns: Interner::default(),
-            states: Interner::default(),
+            states: SeqInterner::default(),
             init_value,
-            memo: HashMap::new(),
+            memo: FastMap::default(),
+            scratch: Vec::new(),
         }
     }
 
@@ -115,14 +116,16 @@ impl Model for MultiRegister {
 
     fn init(&mut self) -> u32 {
         let regs = self.registers.len();
-        self.states.intern(vec![self.init_value; regs])
+        self.states.intern(&vec![self.init_value; regs])
     }
 
     fn step(&mut self, s: u32, op: u32) -> Option<u32> {
         if let Some(&t) = self.memo.get(&(s, op)) {
             return t;
         }
-        let mut regs = self.states.get(s).clone();
+        let mut regs = std::mem::take(&mut self.scratch);
+        regs.clear();
+        regs.extend_from_slice(self.states.get(s));
         let mut ok = true;
         for m in self.txns.get(op) {
             let slot = &mut regs[m.register as usize];
@@ -133,7 +136,8 @@ impl Model for MultiRegister {
                 break;
             }
         }
-        let t = ok.then(|| self.states.intern(regs));
+        let t = ok.then(|| self.states.intern(&regs));
+        self.scratch = regs;
         self.memo.insert((s, op), t);
         t
     }
@@ -144,6 +148,10 @@ impl Model for MultiRegister {
 
     fn hash_state(&self, s: u32) -> u64 {
         mix32(s)
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        self.states.bytes() + self.memo.capacity() as u64 * 16
     }
 
     fn show_state(&self, s: u32) -> String {
@@ -160,7 +168,7 @@ impl Model for MultiRegister {
     }
 
     fn explain(&mut self, s: u32, op: u32) -> String {
-        let mut regs = self.states.get(s).clone();
+        let mut regs = self.states.get(s).to_vec();
         for m in self.txns.get(op) {
             if m.write {
                 regs[m.register as usize] = m.value;

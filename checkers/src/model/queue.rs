@@ -11,11 +11,10 @@
 //!
 //! States are interned sequences; transitions are memoized.
 
-use std::collections::HashMap;
-
 use splitbrain_history::Value;
 
 use super::{CallView, Interner, Model, Outcome, mix32, show_list};
+use crate::hash::{FastMap, SeqInterner};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueueOp {
@@ -31,18 +30,20 @@ pub enum QueueOp {
 #[derive(Clone)]
 pub struct FifoQueue {
     elements: Interner<Value>,
-    states: Interner<Vec<u32>>,
-    memo: HashMap<(u32, QueueOp), Option<u32>>,
+    states: SeqInterner,
+    memo: FastMap<(u32, QueueOp), Option<u32>>,
+    scratch: Vec<u32>,
 }
 
 impl Default for FifoQueue {
     fn default() -> FifoQueue {
-        let mut states = Interner::default();
-        states.intern(Vec::new());
+        let mut states = SeqInterner::default();
+        states.intern(&[]);
         FifoQueue {
             elements: Interner::default(),
             states,
-            memo: HashMap::new(),
+            memo: FastMap::default(),
+            scratch: Vec::new(),
         }
     }
 }
@@ -83,17 +84,21 @@ impl Model for FifoQueue {
             return t;
         }
         let cur = self.states.get(s);
+        self.scratch.clear();
         let t = match op {
             QueueOp::Enqueue(x) => {
-                let mut next = Vec::with_capacity(cur.len() + 1);
-                next.extend_from_slice(cur);
-                next.push(x);
-                Some(self.states.intern(next))
+                self.scratch.extend_from_slice(cur);
+                self.scratch.push(x);
+                Some(self.states.intern(&self.scratch))
             }
             QueueOp::Dequeue(x) if cur.first() == Some(&x) => {
-                Some(self.states.intern(cur[1..].to_vec()))
+                self.scratch.extend_from_slice(&cur[1..]);
+                Some(self.states.intern(&self.scratch))
             }
-            QueueOp::DequeueAny if !cur.is_empty() => Some(self.states.intern(cur[1..].to_vec())),
+            QueueOp::DequeueAny if !cur.is_empty() => {
+                self.scratch.extend_from_slice(&cur[1..]);
+                Some(self.states.intern(&self.scratch))
+            }
             _ => None,
         };
         self.memo.insert((s, op), t);
@@ -106,6 +111,10 @@ impl Model for FifoQueue {
 
     fn hash_state(&self, s: u32) -> u64 {
         mix32(s)
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        self.states.bytes() + self.memo.capacity() as u64 * 24
     }
 
     fn show_state(&self, s: u32) -> String {

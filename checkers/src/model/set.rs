@@ -4,11 +4,10 @@
 //! read compiles to "the state is exactly this set": one integer comparison.
 //! Transitions of `add` are memoized per (state, element).
 
-use std::collections::HashMap;
-
 use splitbrain_history::Value;
 
 use super::{CallView, Interner, Model, Outcome, mix32, show_list};
+use crate::hash::{FastMap, SeqInterner};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SetOp {
@@ -21,18 +20,18 @@ pub enum SetOp {
 pub struct SetModel {
     elements: Interner<Value>,
     /// Sorted element ids.
-    states: Interner<Vec<u32>>,
-    adds: HashMap<(u32, u32), u32>,
+    states: SeqInterner,
+    adds: FastMap<(u32, u32), u32>,
 }
 
 impl Default for SetModel {
     fn default() -> SetModel {
-        let mut states = Interner::default();
-        states.intern(Vec::new());
+        let mut states = SeqInterner::default();
+        states.intern(&[]);
         SetModel {
             elements: Interner::default(),
             states,
-            adds: HashMap::new(),
+            adds: FastMap::default(),
         }
     }
 }
@@ -70,7 +69,7 @@ impl Model for SetModel {
                     .collect();
                 ids.sort_unstable();
                 ids.dedup();
-                Ok(Some(SetOp::Read(self.states.intern(ids))))
+                Ok(Some(SetOp::Read(self.states.intern(&ids))))
             }
             f => Err(format!(
                 "the set model has no operation `{f}`; expected add or read"
@@ -97,7 +96,7 @@ impl Model for SetModel {
                         next.extend_from_slice(&cur[..at]);
                         next.push(x);
                         next.extend_from_slice(&cur[at..]);
-                        self.states.intern(next)
+                        self.states.intern(&next)
                     }
                 };
                 self.adds.insert((s, x), t);
@@ -112,6 +111,10 @@ impl Model for SetModel {
 
     fn hash_state(&self, s: u32) -> u64 {
         mix32(s)
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        self.states.bytes() + self.adds.capacity() as u64 * 16
     }
 
     fn show_state(&self, s: u32) -> String {
