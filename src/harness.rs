@@ -101,7 +101,7 @@ impl Plan {
         let checkers = analysis::checker_specs(workload, &def.checkers)?;
 
         let db = match &def.db {
-            Some(path) => Some(DbDef::load(path).map_err(|e| anyhow!("{e}"))?),
+            Some(path) => Some(crate::builtin::load_db(path)?),
             None => None,
         };
         match def.client.kind.as_str() {

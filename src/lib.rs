@@ -9,6 +9,7 @@
 //! clients), `splitbrain-control` (SSH, the local lab, database lifecycle).
 
 pub mod analysis;
+pub mod builtin;
 pub mod config;
 pub mod harness;
 pub mod logging;

@@ -40,6 +40,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Behave like other Unix tools when the reader of our output goes away
+    // (`splitbrain ... | head`): end quietly instead of panicking on a broken pipe.
+    // SAFETY: resetting a signal disposition before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

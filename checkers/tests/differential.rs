@@ -422,6 +422,10 @@ fn limits(engine: EngineChoice) -> Limits {
     Limits {
         engine,
         threads: Some(1),
+        // JIT keeps every state the object can be in; for a queue after many
+        // concurrent enqueues that is every order of them, which can exceed
+        // any budget. Such a run must say unknown, and is counted.
+        time: Some(std::time::Duration::from_millis(500)),
         ..Limits::default()
     }
 }
@@ -429,7 +433,7 @@ fn limits(engine: EngineChoice) -> Limits {
 fn run_model(kind: ModelKind, seed: u64, histories: usize, max_calls: usize) {
     let mut rng = Rng(seed);
     let spec = ModelSpec::new(kind);
-    let (mut valid, mut invalid) = (0, 0);
+    let (mut valid, mut invalid, mut unknown) = (0, 0, 0);
     for n in 0..histories {
         let h = simulate(kind, &mut rng, max_calls);
         let expected = oracle(kind, &oracle_calls(&h));
@@ -437,6 +441,10 @@ fn run_model(kind: ModelKind, seed: u64, histories: usize, max_calls: usize) {
         for engine in [EngineChoice::Wgl, EngineChoice::Jit] {
             let r = check_linearizable(&h, &spec, &limits(engine)).unwrap();
             let want = if expected { Verdict::Valid } else { Verdict::Invalid };
+            if r.verdict == Verdict::Unknown {
+                unknown += 1;
+                continue;
+            }
             if r.verdict != want {
                 let dump: Vec<String> = h.ops().iter().map(|o| o.to_string()).collect();
                 panic!(
@@ -456,7 +464,10 @@ fn run_model(kind: ModelKind, seed: u64, histories: usize, max_calls: usize) {
         }
         if expected { valid += 1 } else { invalid += 1 }
     }
-    println!("{kind}: {histories} histories, {valid} valid, {invalid} invalid, 0 disagreements");
+    println!(
+        "{kind}: {histories} histories, {valid} valid, {invalid} invalid, 0 disagreements, {unknown} engine runs unknown"
+    );
+    assert!(unknown * 100 <= histories, "{kind}: {unknown} runs out of time");
     // A generator that makes only one kind of history tests little.
     assert!(valid > histories / 10 && invalid > histories / 20, "{kind}: {valid} valid, {invalid} invalid");
 }

@@ -71,6 +71,7 @@ fn run(me: &Path, path: &Path, mode: Option<&str>) {
 fn measure(path: &Path, mode: Option<&str>) {
     let size = std::fs::metadata(path).unwrap().len();
     let name = path.file_name().unwrap().to_string_lossy();
+    let cpu_before = cpu_seconds();
     let start = Instant::now();
     let ops = if mode == Some("clojure-reader") {
         let text = std::fs::read_to_string(path).unwrap();
@@ -85,6 +86,7 @@ fn measure(path: &Path, mode: Option<&str>) {
         loaded.history.len()
     };
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
     assert_eq!(ops as u64, OPS);
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let hwm = status
@@ -94,15 +96,27 @@ fn measure(path: &Path, mode: Option<&str>) {
         .and_then(|kb| kb.parse::<u64>().ok())
         .unwrap_or(0);
     println!(
-        "{:<34} {:>4} MB  {:>7} ops  {:6.3} s  {:6.0} MB/s  peak RSS {:4} MiB  ({})",
+        "{:<30} {:>4} MB  {:>7} ops  wall {:6.3} s  cpu {:6.3} s  {:4.0} MB/s  peak RSS {:4} MiB  ({})",
         name,
         size / 1_000_000,
         ops,
         secs,
+        cpu,
         size as f64 / 1e6 / secs,
         hwm / 1024,
         mode.unwrap_or("read_path: parse, split keys, pair, validate"),
     );
+}
+
+/// User + system CPU time of this process so far (wall time suffers when
+/// other builds share the machine; CPU time much less).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesized command name; utime and stime are 14 and 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// A deterministic history: workers pick a random key and a read, write or

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use splitbrain::config::{Concurrency, TestDef, parse_duration};
 use splitbrain::harness::{self, Environment, RunOutcome};
 use splitbrain::store::Store;
@@ -12,10 +12,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::nodes::NodeArgs;
 use crate::exit;
-
-/// The built-in default test: etcd, register workload, on the lab's nodes.
-pub const DEFAULT_TEST: &str = include_str!("../../tests/etcd-register.yaml");
-pub const DEFAULT_DB: &str = include_str!("../../dbs/etcd.yaml");
 
 /// Run a test: bring the database up on the nodes, drive a concurrent workload,
 /// record the history, check it, and store everything under store/<test>/<time>/.
@@ -100,7 +96,7 @@ fn run_on_nodes(args: &TestArgs) -> Result<u8> {
     splitbrain::logging::init();
     let mut def = match &args.file {
         Some(path) => TestDef::load(path)?,
-        None => default_test()?,
+        None => splitbrain::builtin::default_test()?,
     };
     apply_flags(&mut def, args);
     let uses_nodes = def.db.is_some() || def.client.kind == "etcd";
@@ -151,18 +147,6 @@ fn spawn_ctrl_c(stop: CancellationToken) {
             }
         }
     });
-}
-
-fn default_test() -> Result<TestDef> {
-    let mut def = TestDef::parse(DEFAULT_TEST, "built-in tests/etcd-register.yaml")?;
-    // The built-in test carries its database definition inside the binary too:
-    // write it next to the store so the run works from any directory.
-    let dir = std::env::temp_dir().join(format!("splitbrain-builtin-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let db = dir.join("etcd.yaml");
-    std::fs::write(&db, DEFAULT_DB).context("cannot write the built-in etcd definition")?;
-    def.db = Some(db);
-    Ok(def)
 }
 
 fn apply_flags(def: &mut TestDef, a: &TestArgs) {

@@ -204,7 +204,14 @@ pub(crate) fn read_value_prefix(text: &str) -> PResult<(Value, usize)> {
 }
 
 pub(crate) fn count_newlines(b: &[u8]) -> usize {
-    b.iter().filter(|&&c| c == b'\n').count()
+    // Byte-wide sums over fixed blocks vectorize well; a plain
+    // `filter().count()` widens every byte to 64 bits and is several times slower.
+    let mut blocks = b.chunks_exact(128);
+    let mut n = 0;
+    for block in &mut blocks {
+        n += usize::from(block.iter().map(|&c| u8::from(c == b'\n')).sum::<u8>());
+    }
+    n + blocks.remainder().iter().filter(|&&c| c == b'\n').count()
 }
 
 /// Bytes that end a token: whitespace, commas, delimiters, quotes, comments.

@@ -338,24 +338,27 @@ fn parse_stream(
     let mut parser = Parser::new(format, size_hint, opts);
     let mut line_base = 1;
     let mut last_content_line = 1;
-    // Feed at most `window` bytes (cut after a newline) at a time; it grows
-    // when the parser could not finish an op in it.
-    let mut window = chunk;
+    // Feed about `chunk` bytes at a time, cut after a newline. `min_cut` is
+    // the text the parser left unconsumed last time (an op cut by the chunk's
+    // end): the next cut must reach past it.
+    let mut min_cut = 0;
+    let mut want = chunk;
     loop {
         if !at_eof {
-            at_eof = fill(&mut src, &mut buf, window)?;
+            at_eof = fill(&mut src, &mut buf, want)?;
         }
-        let w = buf.len().min(window);
-        let newline = buf[..w]
+        let end = buf.len().min(min_cut + chunk);
+        let newline = buf[min_cut..end]
             .iter()
             .rposition(|&b| b == b'\n')
-            .or_else(|| buf[w..].iter().position(|&b| b == b'\n').map(|i| w + i));
+            .map(|i| min_cut + i)
+            .or_else(|| buf[end..].iter().position(|&b| b == b'\n').map(|i| end + i));
         let (cut, last) = match newline {
             Some(i) if i + 1 < buf.len() || !at_eof => (i + 1, false),
             _ if at_eof => (buf.len(), true),
-            // A line longer than the window: read on.
+            // A line longer than a chunk: read on.
             _ => {
-                window = buf.len() + chunk;
+                want = buf.len() + chunk;
                 continue;
             }
         };
@@ -384,7 +387,8 @@ fn parse_stream(
         }
         line_base += edn::count_newlines(&buf[..consumed]);
         buf.drain(..consumed);
-        window = if consumed == 0 { cut + chunk } else { chunk };
+        min_cut = cut - consumed;
+        want = min_cut + chunk;
     }
     let (parsed, warnings) = parser.finish();
     Ok((format, parsed, warnings))
