@@ -73,20 +73,28 @@ fn measure(path: &Path, mode: Option<&str>) {
     let name = path.file_name().unwrap().to_string_lossy();
     let cpu_before = cpu_seconds();
     let start = Instant::now();
-    let ops = if mode == Some("clojure-reader") {
+    // Timed up to the loaded value; dropping it is timed apart.
+    let (ops, secs, cpu, drop_secs);
+    if mode == Some("clojure-reader") {
         let text = std::fs::read_to_string(path).unwrap();
         let edn = clojure_reader::edn::read_string(&text).unwrap();
-        match edn {
+        (secs, cpu) = (start.elapsed().as_secs_f64(), cpu_seconds() - cpu_before);
+        ops = match edn {
             clojure_reader::edn::Edn::Vector(ref v) => v.len(),
             _ => 0,
-        }
+        };
+        let dropping = Instant::now();
+        drop(edn);
+        drop_secs = dropping.elapsed().as_secs_f64();
     } else {
         let loaded = load_path(path, &ReadOptions::default()).unwrap();
+        (secs, cpu) = (start.elapsed().as_secs_f64(), cpu_seconds() - cpu_before);
         assert!(loaded.history.ops()[0].key.is_some(), "keys split or given");
-        loaded.history.len()
-    };
-    let secs = start.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_before;
+        ops = loaded.history.len();
+        let dropping = Instant::now();
+        drop(loaded);
+        drop_secs = dropping.elapsed().as_secs_f64();
+    }
     assert_eq!(ops as u64, OPS);
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let hwm = status
@@ -96,7 +104,7 @@ fn measure(path: &Path, mode: Option<&str>) {
         .and_then(|kb| kb.parse::<u64>().ok())
         .unwrap_or(0);
     println!(
-        "{:<30} {:>4} MB  {:>7} ops  wall {:6.3} s  cpu {:6.3} s  {:4.0} MB/s  peak RSS {:4} MiB  ({})",
+        "{:<30} {:>4} MB  {:>7} ops  wall {:6.3} s  cpu {:6.3} s  {:4.0} MB/s  peak RSS {:4} MiB  (drop {:.3} s; {})",
         name,
         size / 1_000_000,
         ops,
@@ -104,6 +112,7 @@ fn measure(path: &Path, mode: Option<&str>) {
         cpu,
         size as f64 / 1e6 / secs,
         hwm / 1024,
+        drop_secs,
         mode.unwrap_or("read_path: parse, split keys, pair, validate"),
     );
 }
@@ -115,7 +124,12 @@ fn cpu_seconds() -> f64 {
     // Fields after the parenthesized command name; utime and stime are 14 and 15.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -154,7 +168,14 @@ fn generate(path: &PathBuf, records: bool) {
             Some((key, f, value)) => {
                 let (kind, error) = match next() % 10 {
                     0..=6 => ("ok", ""),
-                    7 | 8 => ("fail", if f == "cas" { "" } else { ", :error :not-found" }),
+                    7 | 8 => (
+                        "fail",
+                        if f == "cas" {
+                            ""
+                        } else {
+                            ", :error :not-found"
+                        },
+                    ),
                     _ => ("info", ", :error :timeout"),
                 };
                 if kind == "info" {

@@ -162,14 +162,16 @@ impl History {
 
     /// Every client operation as an (invocation, completion) pair, in invocation order.
     pub fn calls(&self) -> impl Iterator<Item = Call<'_>> + '_ {
-        self.ops.iter().enumerate().filter_map(move |(i, op)| {
-            (op.is_invoke() && op.is_client()).then(|| Call {
+        self.ops
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| op.is_invoke() && op.is_client())
+            .map(move |(i, op)| Call {
                 invoke: op,
                 complete: self.completion(i).map(|c| &self.ops[c]),
                 invoke_pos: i,
                 complete_pos: self.completion(i),
             })
-        })
     }
 }
 
@@ -223,8 +225,11 @@ mod tests {
 
     #[test]
     fn rejects_two_open_invocations() {
-        let e = History::new(vec![op(0, OpType::Invoke, "write", 1), op(0, OpType::Invoke, "read", 0)])
-            .unwrap_err();
+        let e = History::new(vec![
+            op(0, OpType::Invoke, "write", 1),
+            op(0, OpType::Invoke, "read", 0),
+        ])
+        .unwrap_err();
         assert!(e.to_string().contains("still open"), "{e}");
     }
 

@@ -15,8 +15,36 @@
 //! invocations on one process, a process reused after `info`), naming the
 //! offending line.
 //!
-//! Codecs (module `codec`): JSON Lines is the native, streamable format;
-//! Jepsen EDN and Jepsen log lines are imported.
+//! ## Reading and writing histories: [`codec`]
+//! | format | role |
+//! | --- | --- |
+//! | JSON Lines | native: one op object per line, streamed to disk by [`codec::JsonlWriter`] as a test runs, so a crashed controller still leaves a checkable history |
+//! | Jepsen EDN | imported: `history.edn` and Knossos histories — a vector or list of op maps, or one map per line, tagged records such as `#jepsen.history.Op{...}` |
+//! | Jepsen log lines | imported: the op lines of `jepsen.log` (and `history.txt`) |
+//!
+//! ```no_run
+//! use splitbrain_history::codec::{self, ReadOptions};
+//!
+//! // Format detected from the extension, then the content; `--format` overrides.
+//! let history = codec::read_path("store/latest/history.edn".as_ref(), &ReadOptions::default())?;
+//! for call in history.calls() {
+//!     println!("{} -> {:?}", call.invoke, call.outcome());
+//! }
+//! # Ok::<(), codec::ReadError>(())
+//! ```
+//!
+//! Reading parses, splits Jepsen independent `[key value]` tuples into
+//! [`Op::key`] (detected, or forced either way), then pairs and validates with
+//! [`History::with_lines`]. Every failure is a [`codec::ReadError`] that names
+//! the file, the line and what was expected; bad input never panics. A JSON
+//! Lines history cut off mid-line by a crash is refused unless
+//! [`codec::ReadOptions::allow_truncated_tail`] is set, which drops the cut line
+//! with a warning.
+//!
+//! Histories of a million ops are the normal case: files are read in chunks
+//! (never whole into memory), and EDN goes through a hand-written reader for
+//! the flat op-map shape Jepsen writes, falling back to clojure-reader for
+//! anything rarer, value by value.
 
 pub mod codec;
 mod history;

@@ -116,12 +116,16 @@ impl<'de> Deserialize<'de> for Process {
             Num(u64),
             Name(String),
         }
-        Ok(match Raw::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected a process: a non-negative integer or \"nemesis\"")
-        })? {
-            Raw::Num(n) => Process::Client(n),
-            Raw::Name(s) => Process::from_name(&s),
-        })
+        Ok(
+            match Raw::deserialize(d).map_err(|_| {
+                serde::de::Error::custom(
+                    "expected a process: a non-negative integer or \"nemesis\"",
+                )
+            })? {
+                Raw::Num(n) => Process::Client(n),
+                Raw::Name(s) => Process::from_name(&s),
+            },
+        )
     }
 }
 
@@ -181,7 +185,7 @@ impl Op {
 }
 
 impl fmt::Display for Op {
-    /// Jepsen's log-line form: `3	:invoke	:cas	[1 2]`.
+    /// Jepsen's log-line form: `3\t:invoke\t:cas\t[1 2]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}\t:{}\t:{}\t", self.process, self.kind, self.f)?;
         if let Some(k) = &self.key {
@@ -213,7 +217,11 @@ impl Serialize for Op {
         map.serialize_entry("type", &self.kind)?;
         map.serialize_entry("f", &*self.f)?;
         map.serialize_entry("value", &self.value)?;
-        for (name, field) in [("key", &self.key), ("node", &self.node), ("error", &self.error)] {
+        for (name, field) in [
+            ("key", &self.key),
+            ("node", &self.node),
+            ("error", &self.error),
+        ] {
             if let Some(v) = field {
                 map.serialize_entry(name, v)?;
             }
@@ -334,10 +342,14 @@ impl<'de> Deserialize<'de> for JsonAtom<'de> {
                 JsonAtom::deserialize(d)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                ValueVisitor.visit_seq(seq).map(|v| JsonAtom(Atom::Value(v)))
+                ValueVisitor
+                    .visit_seq(seq)
+                    .map(|v| JsonAtom(Atom::Value(v)))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                ValueVisitor.visit_map(map).map(|v| JsonAtom(Atom::Value(v)))
+                ValueVisitor
+                    .visit_map(map)
+                    .map(|v| JsonAtom(Atom::Value(v)))
             }
         }
         d.deserialize_any(V)

@@ -34,7 +34,10 @@ fn err(text: &str, name: &str) -> ReadError {
 fn assert_err(e: &ReadError, file: &str, line: usize, parts: &[&str]) {
     assert_eq!(e.file, file, "{e}");
     assert_eq!(e.line, Some(line), "{e}");
-    assert!(e.to_string().starts_with(&format!("{file}:{line}: ")), "{e}");
+    assert!(
+        e.to_string().starts_with(&format!("{file}:{line}: ")),
+        "{e}"
+    );
     for p in parts {
         assert!(e.message.contains(p), "expected {p:?} in: {e}");
     }
@@ -125,7 +128,10 @@ fn log_lines_read_to_the_same_ops_as_edn() {
     // Detected by content (no telling extension), and its history.txt cousin.
     assert_eq!(detect_format(Path::new("out.txt"), LOG), Format::JepsenLog);
     let txt = "3\t:invoke\t:read\tnil\n3\t:ok\t:read\t1\n";
-    assert_eq!(detect_format(Path::new("history.txt"), txt), Format::JepsenLog);
+    assert_eq!(
+        detect_format(Path::new("history.txt"), txt),
+        Format::JepsenLog
+    );
     let h = read_str(txt, "history.txt", &opts()).unwrap();
     assert_eq!(h.ops()[1].value, Value::Int(1));
 }
@@ -151,8 +157,14 @@ fn formats_parse_display_and_detect() {
 
     assert_eq!(detect_format(Path::new("a.jsonl"), "["), Format::Jsonl);
     assert_eq!(detect_format(Path::new("a.EDN"), "{\"x\":1}"), Format::Edn);
-    assert_eq!(detect_format(Path::new("jepsen.log"), ""), Format::JepsenLog);
-    assert_eq!(detect_format(Path::new("h"), "  {\"index\":0}"), Format::Jsonl);
+    assert_eq!(
+        detect_format(Path::new("jepsen.log"), ""),
+        Format::JepsenLog
+    );
+    assert_eq!(
+        detect_format(Path::new("h"), "  {\"index\":0}"),
+        Format::Jsonl
+    );
     assert_eq!(detect_format(Path::new("h"), "{:type :ok}"), Format::Edn);
     assert_eq!(detect_format(Path::new("h"), "; comment\n[]"), Format::Edn);
     assert_eq!(detect_format(Path::new("h"), "({:a 1})"), Format::Edn);
@@ -211,7 +223,11 @@ fn cas_register_pairs_are_not_tuples() {
     // A history without reads is never split unless asked.
     let only_cas = r#"[{:process 0, :type :invoke, :f :cas, :value [1 2]}
 {:process 0, :type :ok, :f :cas, :value [1 2]}]"#;
-    assert!(!load_str(only_cas, "h.edn", &opts()).unwrap().split_independent);
+    assert!(
+        !load_str(only_cas, "h.edn", &opts())
+            .unwrap()
+            .split_independent
+    );
     let forced = ReadOptions {
         independent: Some(true),
         ..opts()
@@ -238,7 +254,15 @@ fn independent_override() {
     let mixed = "{:process 0, :type :invoke, :f :write, :value [7 1]}\n\
                  {:process 0, :type :ok, :f :write, :value 1}\n";
     let e = read_str(mixed, "h.edn", &on).unwrap_err();
-    assert_err(&e, "h.edn", 2, &["expected :value to be an independent [key value] tuple", "found 1"]);
+    assert_err(
+        &e,
+        "h.edn",
+        2,
+        &[
+            "expected :value to be an independent [key value] tuple",
+            "found 1",
+        ],
+    );
     // A native `key` field needs no tuples.
     let keyed = r#"{"process":0,"type":"invoke","f":"read","key":"a","value":null}"#;
     let h = read_str(keyed, "h.jsonl", &on).unwrap();
@@ -251,30 +275,100 @@ fn independent_override() {
 fn edn_bad_input_names_the_line() {
     let ok = "{:process 0, :type :invoke, :f :read}\n";
     // The example of the issue, verbatim.
-    let e = err(&format!("{}{}", ok.repeat(11).replace("invoke", "info"), "{:process 0, :type :foo, :f :read}"), "h.edn");
-    assert_eq!(e.to_string(), "h.edn:12: expected :type to be one of :invoke :ok :fail :info, found :foo");
+    let e = err(
+        &format!(
+            "{}{}",
+            ok.repeat(11).replace("invoke", "info"),
+            "{:process 0, :type :foo, :f :read}"
+        ),
+        "h.edn",
+    );
+    assert_eq!(
+        e.to_string(),
+        "h.edn:12: expected :type to be one of :invoke :ok :fail :info, found :foo"
+    );
     // Truncated: the vector never closes / a map never closes.
-    let e = err("[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok, :f :read}\n", "t.edn");
-    assert_err(&e, "t.edn", 2, &["expected `]` to close the vector of ops opened at line 1", "end of the file"]);
-    let e = err("[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok,\n  :f :re", "t.edn");
-    assert_err(&e, "t.edn", 3, &["expected `}` to close the op map opened at line 2", "truncated"]);
-    let e = err("[{:process 0, :type :invoke, :f :read, :value \"abc", "t.edn");
+    let e = err(
+        "[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok, :f :read}\n",
+        "t.edn",
+    );
+    assert_err(
+        &e,
+        "t.edn",
+        2,
+        &[
+            "expected `]` to close the vector of ops opened at line 1",
+            "end of the file",
+        ],
+    );
+    let e = err(
+        "[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok,\n  :f :re",
+        "t.edn",
+    );
+    assert_err(
+        &e,
+        "t.edn",
+        3,
+        &[
+            "expected `}` to close the op map opened at line 2",
+            "truncated",
+        ],
+    );
+    let e = err(
+        "[{:process 0, :type :invoke, :f :read, :value \"abc",
+        "t.edn",
+    );
     assert_err(&e, "t.edn", 1, &["expected `\"` to close the string"]);
-    let e = err("[{:process 0, :type :invoke, :f :read, :value [1 2", "t.edn");
-    assert_err(&e, "t.edn", 1, &["expected `]` to close the vector opened at line 1"]);
+    let e = err(
+        "[{:process 0, :type :invoke, :f :read, :value [1 2",
+        "t.edn",
+    );
+    assert_err(
+        &e,
+        "t.edn",
+        1,
+        &["expected `]` to close the vector opened at line 1"],
+    );
     // Wrong field types.
     let e = err("[\n{:process \"x\", :type :invoke, :f :read}]", "p.edn");
-    assert_err(&e, "p.edn", 2, &["expected :process to be a non-negative integer or a keyword such as :nemesis, found \"x\""]);
+    assert_err(
+        &e,
+        "p.edn",
+        2,
+        &[
+            "expected :process to be a non-negative integer or a keyword such as :nemesis, found \"x\"",
+        ],
+    );
     let e = err("{:process -1, :type :invoke, :f :read}", "p.edn");
     assert_err(&e, "p.edn", 1, &["expected :process", "found -1"]);
     let e = err("{:process 0, :type :invoke, :f 3}", "p.edn");
-    assert_err(&e, "p.edn", 1, &["expected :f to be a keyword such as :read, found 3"]);
+    assert_err(
+        &e,
+        "p.edn",
+        1,
+        &["expected :f to be a keyword such as :read, found 3"],
+    );
     let e = err("{:process 0, :type :invoke, :f :read, :time 1.5}", "p.edn");
-    assert_err(&e, "p.edn", 1, &["expected :time to be an integer (nanoseconds), found 1.5"]);
+    assert_err(
+        &e,
+        "p.edn",
+        1,
+        &["expected :time to be an integer (nanoseconds), found 1.5"],
+    );
     let e = err("{:process 0, :type \"invoke\", :f :read}", "p.edn");
-    assert_err(&e, "p.edn", 1, &["expected :type to be one of", "found \"invoke\""]);
+    assert_err(
+        &e,
+        "p.edn",
+        1,
+        &["expected :type to be one of", "found \"invoke\""],
+    );
     let e = err("{:process 0, :type :invoke, :f :read, :index :x}", "p.edn");
-    assert_err(&e, "p.edn", 1, &["expected :index to be a non-negative integer, found :x"]);
+    assert_err(
+        &e,
+        "p.edn",
+        1,
+        &["expected :index to be a non-negative integer, found :x"],
+    );
     let e = err("{:process 0, :type :invoke, :f :read, :f :write}", "p.edn");
     assert_err(&e, "p.edn", 1, &[":f appears twice"]);
     let e = err("\n\n{:process 0, :type :invoke}", "m.edn");
@@ -285,20 +379,44 @@ fn edn_bad_input_names_the_line() {
     let e = err("[{:process 0, :type :invoke, :f :read}\n [1 2]]", "n.edn");
     assert_err(&e, "n.edn", 2, &["expected an op map", "found `[1 2]]`"]);
     let e = err("[{:process 0, :type :invoke, :f :read}]\n]", "n.edn");
-    assert_err(&e, "n.edn", 2, &["expected the end of the file after the history's closing `]`"]);
+    assert_err(
+        &e,
+        "n.edn",
+        2,
+        &["expected the end of the file after the history's closing `]`"],
+    );
     let e = err("[{:process 0, :type :invoke, :f :read, :value }]", "n.edn");
     assert_err(&e, "n.edn", 1, &["expected a value for :value, found `}`"]);
     let e = err("[{:process 0, :type :invoke, :f :read, :value ]}]", "n.edn");
-    assert_err(&e, "n.edn", 1, &["expected a value, found an unmatched `]`"]);
+    assert_err(
+        &e,
+        "n.edn",
+        1,
+        &["expected a value, found an unmatched `]`"],
+    );
     // Something only clojure-reader knows how to reject, still with its line.
-    let e = err("{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :f :read, :value #:x}", "c.edn");
+    let e = err(
+        "{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok, :f :read, :value #:x}",
+        "c.edn",
+    );
     assert_eq!(e.line, Some(2), "{e}");
 }
 
 #[test]
 fn edn_validation_errors_name_the_line() {
-    let e = err("; header\n[{:process 0, :type :ok, :f :read, :value 1}]", "v.edn");
-    assert_err(&e, "v.edn", 2, &["ok of read on process 0 has no open invocation", "expected an invoke"]);
+    let e = err(
+        "; header\n[{:process 0, :type :ok, :f :read, :value 1}]",
+        "v.edn",
+    );
+    assert_err(
+        &e,
+        "v.edn",
+        2,
+        &[
+            "ok of read on process 0 has no open invocation",
+            "expected an invoke",
+        ],
+    );
     let e = err(
         "[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :invoke, :f :write, :value 1}]",
         "v.edn",
@@ -308,30 +426,77 @@ fn edn_validation_errors_name_the_line() {
         "[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :info, :f :read}\n {:process 0, :type :invoke, :f :read}]",
         "v.edn",
     );
-    assert_err(&e, "v.edn", 3, &["after its op at line 2 ended with info", "must not be reused"]);
+    assert_err(
+        &e,
+        "v.edn",
+        3,
+        &[
+            "after its op at line 2 ended with info",
+            "must not be reused",
+        ],
+    );
     let e = err(
         "[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok, :f :write}]",
         "v.edn",
     );
-    assert_err(&e, "v.edn", 2, &["completes an invocation of read (at line 1)"]);
+    assert_err(
+        &e,
+        "v.edn",
+        2,
+        &["completes an invocation of read (at line 1)"],
+    );
 }
 
 #[test]
 fn jsonl_bad_input_names_the_line() {
     let inv = r#"{"process":0,"type":"invoke","f":"read","value":null}"#;
-    let e = err(&format!("{inv}\n{}", r#"{"process":0,"type":"foo","f":"read"}"#), "h.jsonl");
-    assert_eq!(e.to_string(), r#"h.jsonl:2: expected "type" to be one of "invoke" "ok" "fail" "info", found "foo""#);
-    let e = err(&format!("{inv}\n\n{}", r#"{"process":true,"type":"ok","f":"read"}"#), "h.jsonl");
-    assert_err(&e, "h.jsonl", 3, &[r#"expected "process" to be a non-negative integer or a name such as "nemesis", found true"#]);
+    let e = err(
+        &format!("{inv}\n{}", r#"{"process":0,"type":"foo","f":"read"}"#),
+        "h.jsonl",
+    );
+    assert_eq!(
+        e.to_string(),
+        r#"h.jsonl:2: expected "type" to be one of "invoke" "ok" "fail" "info", found "foo""#
+    );
+    let e = err(
+        &format!("{inv}\n\n{}", r#"{"process":true,"type":"ok","f":"read"}"#),
+        "h.jsonl",
+    );
+    assert_err(
+        &e,
+        "h.jsonl",
+        3,
+        &[
+            r#"expected "process" to be a non-negative integer or a name such as "nemesis", found true"#,
+        ],
+    );
     let e = err(r#"{"process":0,"type":"invoke","f":["read"]}"#, "h.jsonl");
-    assert_err(&e, "h.jsonl", 1, &[r#"expected "f" to be a string such as "read", found ["read"]"#]);
-    let e = err(r#"{"process":0,"type":"invoke","f":"read","time":"soon"}"#, "h.jsonl");
-    assert_err(&e, "h.jsonl", 1, &[r#"expected "time" to be an integer (nanoseconds), found "soon""#]);
+    assert_err(
+        &e,
+        "h.jsonl",
+        1,
+        &[r#"expected "f" to be a string such as "read", found ["read"]"#],
+    );
+    let e = err(
+        r#"{"process":0,"type":"invoke","f":"read","time":"soon"}"#,
+        "h.jsonl",
+    );
+    assert_err(
+        &e,
+        "h.jsonl",
+        1,
+        &[r#"expected "time" to be an integer (nanoseconds), found "soon""#],
+    );
     let e = err(r#"{"process":0,"type":"invoke"}"#, "h.jsonl");
     assert_err(&e, "h.jsonl", 1, &[r#"expected the op to have "f""#]);
     // Not JSON, not an object, trailing garbage, a line cut mid-file.
     let e = err(&format!("{inv}\nnot json\n"), "h.jsonl");
-    assert_err(&e, "h.jsonl", 2, &["invalid JSON at column 2", "one op object per line"]);
+    assert_err(
+        &e,
+        "h.jsonl",
+        2,
+        &["invalid JSON at column 2", "one op object per line"],
+    );
     let e = err("[1,2]\n", "h.jsonl");
     assert_err(&e, "h.jsonl", 1, &["op object"]);
     let e = err(&format!("{inv} x\n"), "h.jsonl");
@@ -339,22 +504,51 @@ fn jsonl_bad_input_names_the_line() {
     let e = err(&format!("{}\n{inv}\n", &inv[..20]), "h.jsonl");
     assert_err(&e, "h.jsonl", 1, &["invalid JSON", "EOF"]);
     // Validation.
-    let e = err(&format!("{inv}\n{}\n", r#"{"process":1,"type":"ok","f":"read","value":1}"#), "h.jsonl");
-    assert_err(&e, "h.jsonl", 2, &["ok of read on process 1 has no open invocation"]);
+    let e = err(
+        &format!(
+            "{inv}\n{}\n",
+            r#"{"process":1,"type":"ok","f":"read","value":1}"#
+        ),
+        "h.jsonl",
+    );
+    assert_err(
+        &e,
+        "h.jsonl",
+        2,
+        &["ok of read on process 1 has no open invocation"],
+    );
 }
 
 #[test]
 fn log_bad_input_names_the_line() {
     let e = err("INFO  jepsen.util - 3\t:invok\t:read\tnil\n", "j.log");
-    assert_err(&e, "j.log", 1, &["expected :type to be one of :invoke :ok :fail :info, found :invok"]);
-    let e = err("noise\nINFO  jepsen.util - x\t:invoke\t:read\tnil\n", "j.log");
-    assert_err(&e, "j.log", 2, &["expected :process to be a non-negative integer or a keyword such as :nemesis, found x"]);
+    assert_err(
+        &e,
+        "j.log",
+        1,
+        &["expected :type to be one of :invoke :ok :fail :info, found :invok"],
+    );
+    let e = err(
+        "noise\nINFO  jepsen.util - x\t:invoke\t:read\tnil\n",
+        "j.log",
+    );
+    assert_err(
+        &e,
+        "j.log",
+        2,
+        &["expected :process to be a non-negative integer or a keyword such as :nemesis, found x"],
+    );
     let e = err("INFO  jepsen.util - 3\t:invoke\n", "j.log");
     assert_err(&e, "j.log", 1, &["expected a tab and the op's function"]);
     let e = err("INFO  jepsen.util - 3\t:invoke\t:read\t[1 2\n", "j.log");
     assert_err(&e, "j.log", 1, &["in the op's value", "expected `]`"]);
     let e = err("INFO  jepsen.util - 3\t:invoke\t:read\t1 2\n", "j.log");
-    assert_err(&e, "j.log", 1, &["expected a tab and the op's error after its value, found `2`"]);
+    assert_err(
+        &e,
+        "j.log",
+        1,
+        &["expected a tab and the op's error after its value, found `2`"],
+    );
     let e = err("INFO  jepsen.util - 3\t:ok\t:read\t1\n", "j.log");
     assert_err(&e, "j.log", 1, &["has no open invocation"]);
 }
@@ -364,10 +558,18 @@ fn file_problems_name_the_file() {
     let e = read_path(Path::new("/nonexistent/h.edn"), &opts()).unwrap_err();
     assert_eq!(e.file, "/nonexistent/h.edn");
     assert_eq!(e.line, None);
-    assert!(e.to_string().starts_with("/nonexistent/h.edn: cannot read the history"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/h.edn: cannot read the history"),
+        "{e}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("h.jsonl");
-    std::fs::write(&bin, b"{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n\xff\xfe\n").unwrap();
+    std::fs::write(
+        &bin,
+        b"{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n\xff\xfe\n",
+    )
+    .unwrap();
     let e = read_path(&bin, &opts()).unwrap_err();
     assert_eq!(e.line, Some(2), "{e}");
     assert!(e.message.contains("expected UTF-8 text"), "{e}");
@@ -381,7 +583,11 @@ fn file_problems_name_the_file() {
 
 fn register_op(i: u64) -> Op {
     let p = i / 2 % 10;
-    let kind = if i % 2 == 0 { OpType::Invoke } else { OpType::Ok };
+    let kind = if i.is_multiple_of(2) {
+        OpType::Invoke
+    } else {
+        OpType::Ok
+    };
     let mut op = Op::new(Process::Client(p), kind, "write", Value::Int(i as i64 / 2));
     op.index = i;
     op.time = Some(i as i64 * 1000);
@@ -411,7 +617,12 @@ fn streamed_history_cut_mid_line() {
         .set_len(len - 30)
         .unwrap();
     let e = read_path(&path, &opts()).unwrap_err();
-    assert_err(&e, &path.display().to_string(), 1000, &["last line is cut off", "allow a truncated tail"]);
+    assert_err(
+        &e,
+        &path.display().to_string(),
+        1000,
+        &["last line is cut off", "allow a truncated tail"],
+    );
     let lenient = ReadOptions {
         allow_truncated_tail: true,
         ..opts()
@@ -420,12 +631,19 @@ fn streamed_history_cut_mid_line() {
     assert_eq!(loaded.history.ops(), &ops[..999]);
     assert_eq!(loaded.warnings.len(), 1);
     assert_eq!(loaded.warnings[0].line, Some(1000));
-    assert!(loaded.warnings[0].to_string().contains(":1000: the last line is cut off"));
+    assert!(
+        loaded.warnings[0]
+            .to_string()
+            .contains(":1000: the last line is cut off")
+    );
     // The dropped completion leaves its invocation open: indeterminate.
     assert_eq!(loaded.history.completion(998), None);
 
     // Appending continues the file; a bad line in the middle is never forgiven.
-    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
     writeln!(f).unwrap();
     drop(f);
     let e = read_path(&path, &lenient).unwrap_err();
@@ -444,4 +662,47 @@ fn truncated_log_tail() {
     let loaded = load_str(cut, "j.log", &lenient).unwrap();
     assert_eq!(loaded.history.len(), 1);
     assert_eq!(loaded.warnings.len(), 1);
+}
+
+#[test]
+fn files_larger_than_a_chunk_read_like_strings() {
+    // ~2.6 MB over three 1 MiB chunks, with multi-line op maps, comments and a
+    // string holding a newline, so chunk cuts land inside ops.
+    let mut text = String::from("; big\n[");
+    for i in 0..20_000u64 {
+        let p = i % 50;
+        text.push_str(&format!(
+            "{{:type :invoke,\n  :f :read, :value [{} nil], :process {p}}}\n ; op {i}\n",
+            i % 7
+        ));
+        text.push_str(&format!(
+            "{{:type :ok, :f :read, :value [{} {i}], :process {p}, :note \"a\nb\"}}\n",
+            i % 7
+        ));
+    }
+    text.push_str("]\n");
+    assert!(
+        text.len() > 2 << 20,
+        "{} bytes: spans three chunks",
+        text.len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.edn");
+    std::fs::write(&path, &text).unwrap();
+    let from_file = splitbrain_history::codec::load_path(&path, &opts()).unwrap();
+    let from_str = load_str(&text, "big.edn", &opts()).unwrap();
+    assert!(from_file.split_independent);
+    assert_eq!(from_file.history.len(), 40_000);
+    assert_eq!(from_file.history.ops(), from_str.history.ops());
+    // Line numbers survive the chunking: break the last op.
+    let bad = text.replacen(
+        ":type :ok, :f :read, :value [0 19999]",
+        ":type :ok, :f :read, :value [0 19999], :time x",
+        1,
+    );
+    std::fs::write(&path, &bad).unwrap();
+    let e = read_path(&path, &opts()).unwrap_err();
+    let expected_line = bad.lines().position(|l| l.contains(":time x")).unwrap() + 1;
+    assert_eq!(e.line, Some(expected_line), "{e}");
+    assert!(e.message.contains("expected :time to be an integer"), "{e}");
 }

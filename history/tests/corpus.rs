@@ -9,13 +9,20 @@ use splitbrain_history::{OpType, Process, Value};
 fn every_corpus_file_loads() {
     let Some(dir) = common::corpus() else { return };
     let files = common::files_under(&dir);
-    assert!(files.len() >= 122, "expected the whole corpus, found {} files", files.len());
+    assert!(
+        files.len() >= 122,
+        "expected the whole corpus, found {} files",
+        files.len()
+    );
     for f in &files {
-        let loaded = load_path(f, &ReadOptions::default())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let loaded = load_path(f, &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         let h = &loaded.history;
         assert_eq!(loaded.format, Format::Edn, "{}", f.display());
-        assert!(!loaded.split_independent, "{}: not an independent history", f.display());
+        assert!(
+            !loaded.split_independent,
+            "{}: not an independent history",
+            f.display()
+        );
         assert!(loaded.warnings.is_empty());
         let text = std::fs::read_to_string(f).unwrap();
         // Each op map has exactly one :type, so the count is a sane upper bound
@@ -24,7 +31,12 @@ fn every_corpus_file_loads() {
         assert!(h.len() >= 4, "{}: {} ops", f.display(), h.len());
         // Indexes: given ones are kept, missing ones are positions.
         if !text.contains(":index") {
-            assert!(h.ops().iter().enumerate().all(|(i, op)| op.index == i as u64));
+            assert!(
+                h.ops()
+                    .iter()
+                    .enumerate()
+                    .all(|(i, op)| op.index == i as u64)
+            );
         }
     }
 }
@@ -32,7 +44,11 @@ fn every_corpus_file_loads() {
 #[test]
 fn multi_register_txn_shape() {
     let Some(dir) = common::corpus() else { return };
-    let h = read_path(&dir.join("multi-register/good/multi-register.edn"), &ReadOptions::default()).unwrap();
+    let h = read_path(
+        &dir.join("multi-register/good/multi-register.edn"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     let first = &h.ops()[0];
     assert_eq!(&*first.f, "txn");
     assert_eq!(first.kind, OpType::Invoke);
@@ -40,14 +56,21 @@ fn multi_register_txn_shape() {
     assert_eq!(first.time, Some(7686455705));
     assert_eq!(
         first.value,
-        Value::List(vec![Value::List(vec![Value::str("read"), Value::str("x"), Value::Nil])])
+        Value::List(vec![Value::List(vec![
+            Value::str("read"),
+            Value::str("x"),
+            Value::Nil
+        ])])
     );
     // The ok of process 3's read: [[:read :x 0]], paired with the invocation.
     let ok = h.completion(0).map(|i| &h.ops()[i]).unwrap();
     assert_eq!(ok.kind, OpType::Ok);
     assert_eq!(ok.value.to_string(), r#"[["read" "x" 0]]"#);
-    assert!(h.ops().iter().any(|op| op.process == Process::Nemesis
-        && op.value == Value::str("fully connected")));
+    assert!(
+        h.ops()
+            .iter()
+            .any(|op| op.process == Process::Nemesis && op.value == Value::str("fully connected"))
+    );
 }
 
 #[test]
@@ -67,22 +90,41 @@ fn mutex_errors_and_indexes() {
             Value::str("not-found"),
             Value::str("etcdserver: requested lease not found")
         ]))));
-    assert!(h.ops().iter().any(|op| op.process == Process::Nemesis && &*op.f == "start"));
+    assert!(
+        h.ops()
+            .iter()
+            .any(|op| op.process == Process::Nemesis && &*op.f == "start")
+    );
 }
 
 #[test]
 fn cas_register_lists_and_comments() {
     let Some(dir) = common::corpus() else { return };
     // A list `( ... )` with `;` comments between ops.
-    let h = read_path(&dir.join("cas-register/bad/rethink-fail-minimal.edn"), &ReadOptions::default()).unwrap();
+    let h = read_path(
+        &dir.join("cas-register/bad/rethink-fail-minimal.edn"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(h.ops()[0].value, Value::Int(0));
     assert_eq!(h.ops()[2].f.as_ref(), "read");
     assert!(h.ops()[2].value.is_nil());
     // [:temporarily-unavailable nil]
-    let h = read_path(&dir.join("cas-register/bad/immediate-failure.edn"), &ReadOptions::default()).unwrap();
-    assert_eq!(h.ops()[2].error.as_ref().unwrap().to_string(), r#"["temporarily-unavailable" nil]"#);
+    let h = read_path(
+        &dir.join("cas-register/bad/immediate-failure.edn"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        h.ops()[2].error.as_ref().unwrap().to_string(),
+        r#"["temporarily-unavailable" nil]"#
+    );
     // cas values are [old new] pairs, not independent tuples.
-    let h = read_path(&dir.join("cas-register/good/memstress3-4.edn"), &ReadOptions::default()).unwrap();
+    let h = read_path(
+        &dir.join("cas-register/good/memstress3-4.edn"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(h.ops()[0].value, Value::from(vec![0i64, 2]));
     assert!(h.ops().iter().all(|op| op.key.is_none()));
 }

@@ -158,9 +158,18 @@ pub(crate) struct OpBuilder {
 impl OpBuilder {
     /// Records field `key`. The error is the message to show, without location.
     pub(crate) fn set(&mut self, n: Notation, key: &str, atom: Atom<'_>) -> Result<(), String> {
-        let dup = || format!("{} appears twice in one op; expected each field once", n.key(key));
+        let dup = || {
+            format!(
+                "{} appears twice in one op; expected each field once",
+                n.key(key)
+            )
+        };
         let bad = |expected: &str, atom: &Atom<'_>| {
-            format!("expected {} to be {expected}, found {}", n.key(key), atom.render(n))
+            format!(
+                "expected {} to be {expected}, found {}",
+                n.key(key),
+                atom.render(n)
+            )
         };
         match field(key) {
             Field::Type => {
@@ -275,7 +284,10 @@ impl OpBuilder {
     /// missing. `position` is the op's index when the source gave none.
     pub(crate) fn finish(self, n: Notation, position: u64) -> Result<(Op, bool), String> {
         let missing = |k: &str, example: &str| {
-            format!("expected the op to have {}, e.g. {example}; it has none", n.key(k))
+            format!(
+                "expected the op to have {}, e.g. {example}; it has none",
+                n.key(k)
+            )
         };
         let (kind, process, f) = match (self.kind, self.process, self.f) {
             (Some(k), Some(p), Some(f)) => (k, p, f),
@@ -328,7 +340,11 @@ impl OpBuilder {
     }
 }
 
-fn set_once(slot: &mut Option<Value>, atom: Atom<'_>, dup: impl Fn() -> String) -> Result<(), String> {
+fn set_once(
+    slot: &mut Option<Value>,
+    atom: Atom<'_>,
+    dup: impl Fn() -> String,
+) -> Result<(), String> {
     if slot.is_some() {
         return Err(dup());
     }

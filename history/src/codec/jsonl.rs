@@ -66,7 +66,10 @@ impl Parser {
                     if self.allow_truncated_tail {
                         self.warnings.push((
                             line_no,
-                            format!("{what}; dropped it and read the {} ops before it", ops.len()),
+                            format!(
+                                "{what}; dropped it and read the {} ops before it",
+                                ops.len()
+                            ),
                         ));
                         break;
                     }

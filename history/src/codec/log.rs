@@ -1,11 +1,11 @@
-//! Jepsen log lines: the ops Jepsen's `jepsen.util/log-op` writes to
+//! Jepsen log lines (`\t` below stands for a tab): the ops Jepsen's `jepsen.util/log-op` writes to
 //! `jepsen.log`, one per line, among all other log output:
 //!
 //! ```text
-//! INFO  jepsen.util - 3	:invoke	:cas	[3 0]
-//! 2017-03-21 15:00:00,123{GMT}	INFO	[jepsen worker 3] jepsen.util: 3	:ok	:cas	[3 0]
-//! INFO  jepsen.util - :nemesis	:info	:start	nil
-//! INFO  jepsen.util - 4	:fail	:read	nil	:timeout
+//! INFO  jepsen.util - 3\t:invoke\t:cas\t[3 0]
+//! 2017-03-21 15:00:00,123{GMT}\tINFO\t[jepsen worker 3] jepsen.util: 3\t:ok\t:cas\t[3 0]
+//! INFO  jepsen.util - :nemesis\t:info\t:start\tnil
+//! INFO  jepsen.util - 4\t:fail\t:read\tnil\t:timeout
 //! ```
 //!
 //! Fields are tab-separated: process, type, f, value (EDN) and an optional
@@ -85,7 +85,12 @@ impl Parser {
                         ),
                     ));
                 }
-                Err(message) => return Err(LineError { line: line_no, message }),
+                Err(message) => {
+                    return Err(LineError {
+                        line: line_no,
+                        message,
+                    });
+                }
             }
         }
         Ok(chunk.text.len())
@@ -108,8 +113,8 @@ fn parse_op(part: &str, position: u64) -> Result<Op, String> {
     op.set(Notation::Edn, "f", token_atom(f))?;
     let rest = fields.next().unwrap_or("");
     if !rest.trim().is_empty() {
-        let (value, used) = read_value_prefix(rest)
-            .map_err(|e| format!("in the op's value: {}", e.msg))?;
+        let (value, used) =
+            read_value_prefix(rest).map_err(|e| format!("in the op's value: {}", e.msg))?;
         op.set(Notation::Edn, "value", Atom::Value(value))?;
         let after = rest[used..].trim_start_matches(' ');
         if let Some(error) = after.strip_prefix('\t') {

@@ -4,7 +4,7 @@
 //! | --- | --- | --- |
 //! | JSON Lines, native: one op object per line, appendable, streamable | `jsonl` (`json`) | `.jsonl`, `.ndjson`, `.json`; or text starting with `{"` |
 //! | Jepsen EDN: a vector or list of op maps, or one map per line | `edn` | `.edn`; or text starting with `[`, `(`, `;`, `#` or `{:` |
-//! | Jepsen log lines (`jepsen.log`, `history.txt`) | `jepsen-log` (`log`) | `.log`; or a line such as `INFO  jepsen.util - 3	:invoke	:read	nil` |
+//! | Jepsen log lines (`jepsen.log`, `history.txt`) | `jepsen-log` (`log`) | `.log`; or a line such as `INFO  jepsen.util - 3\t:invoke\t:read\tnil` |
 //!
 //! [`detect_format`] looks at the extension first, then at the content;
 //! [`ReadOptions::format`] (`--format`) overrides both. Each reader yields ops
@@ -255,6 +255,9 @@ impl Chunk<'_> {
     }
 }
 
+/// Warnings as (line, message), before the file name is attached.
+type Warnings = Vec<(usize, String)>;
+
 /// A problem at a line, before the file name is attached.
 #[derive(Debug)]
 pub(crate) struct LineError {
@@ -291,7 +294,9 @@ enum Parser {
 impl Parser {
     fn new(format: Format, size_hint: usize, opts: &ReadOptions) -> Parser {
         match format {
-            Format::Jsonl => Parser::Jsonl(jsonl::Parser::new(size_hint, opts.allow_truncated_tail)),
+            Format::Jsonl => {
+                Parser::Jsonl(jsonl::Parser::new(size_hint, opts.allow_truncated_tail))
+            }
             Format::Edn => Parser::Edn(edn::Parser::new(size_hint)),
             Format::JepsenLog => Parser::Log(log::Parser::new(opts.allow_truncated_tail)),
         }
@@ -305,8 +310,8 @@ impl Parser {
         }
     }
 
-    /// The ops, and warnings as (line, message).
-    fn finish(self) -> (Parsed, Vec<(usize, String)>) {
+    /// The ops, and warnings.
+    fn finish(self) -> (Parsed, Warnings) {
         match self {
             Parser::Jsonl(p) => (p.out, p.warnings),
             Parser::Edn(p) => (p.out, Vec::new()),
@@ -325,7 +330,7 @@ fn parse_stream(
     path: &Path,
     opts: &ReadOptions,
     chunk: usize,
-) -> Result<(Format, Parsed, Vec<(usize, String)>), LineError> {
+) -> Result<(Format, Parsed, Warnings), LineError> {
     let mut buf = Vec::with_capacity(chunk + chunk / 4);
     // Detection looks at the first 64 KiB.
     let mut at_eof = fill(&mut src, &mut buf, chunk.max(64 * 1024))?;
@@ -410,7 +415,7 @@ fn fill(src: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> Result<bool, Lin
 /// Splits independent keys, pairs and validates: the codec-independent end of reading.
 fn finish(
     parsed: Parsed,
-    warnings: Vec<(usize, String)>,
+    warnings: Warnings,
     format: Format,
     file: &str,
     opts: &ReadOptions,
@@ -495,7 +500,7 @@ fn split_independent(
                 if op.is_client() {
                     clients += 1;
                     all_pairs &= is_pair(i, op);
-                    reads |= &*op.f == "read";
+                    reads |= op.f.as_bytes() == *b"read";
                 }
             }
             clients > 0 && all_pairs && reads && !keys
@@ -508,15 +513,17 @@ fn split_independent(
             let key = op.key.take().unwrap_or_default();
             let value = std::mem::take(&mut op.value);
             op.value = Value::List(vec![key, value]);
-        } else if keep && !pre(i) && op.key.is_none() {
-            if let Value::List(pair) = std::mem::take(&mut op.value) {
-                match <[Value; 2]>::try_from(pair) {
-                    Ok([k, v]) => {
-                        op.key = Some(k);
-                        op.value = v;
-                    }
-                    Err(other) => op.value = Value::List(other),
+        } else if keep
+            && !pre(i)
+            && op.key.is_none()
+            && let Value::List(pair) = std::mem::take(&mut op.value)
+        {
+            match <[Value; 2]>::try_from(pair) {
+                Ok([k, v]) => {
+                    op.key = Some(k);
+                    op.value = v;
                 }
+                Err(other) => op.value = Value::List(other),
             }
         }
     }

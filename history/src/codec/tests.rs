@@ -18,10 +18,7 @@ fn corpus() -> Option<PathBuf> {
         "the Knossos corpus is missing at {} (CI=true: shared/ must sit beside the checkout)",
         dir.display()
     );
-    eprintln!(
-        "skipping: the Knossos corpus is not at {}",
-        dir.display()
-    );
+    eprintln!("skipping: the Knossos corpus is not at {}", dir.display());
     None
 }
 
@@ -42,7 +39,10 @@ fn normalize(v: &Value) -> Value {
     match v {
         Value::List(l) => Value::List(l.iter().map(normalize).collect()),
         Value::Map(m) => {
-            let mut m: Vec<_> = m.iter().map(|(k, v)| (normalize(k), normalize(v))).collect();
+            let mut m: Vec<_> = m
+                .iter()
+                .map(|(k, v)| (normalize(k), normalize(v)))
+                .collect();
             m.sort_by_key(|(k, _)| k.to_string());
             Value::Map(m)
         }
@@ -81,7 +81,11 @@ fn fast_path_matches_clojure_reader_on_the_corpus() {
     let Some(dir) = corpus() else { return };
     let mut files = Vec::new();
     walk(&dir, &mut files);
-    assert!(files.len() > 100, "expected the whole corpus, found {} files", files.len());
+    assert!(
+        files.len() > 100,
+        "expected the whole corpus, found {} files",
+        files.len()
+    );
     let mut total = 0;
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
@@ -108,10 +112,7 @@ fn fast_path_matches_clojure_reader_on_edge_cases() {
     assert_eq!(ops[0].time, Some(5));
     assert_eq!(ops[1].index, 1);
     assert_eq!(ops[2].index, 2, "ops without :index get their position");
-    assert_eq!(
-        ops[2].extra[0].1,
-        Value::str("tab\there \"quoted\" \\ é")
-    );
+    assert_eq!(ops[2].extra[0].1, Value::str("tab\there \"quoted\" \\ é"));
     // Two-element values come back split (key, value) until
     // `split_independent` decides; sets are never pairs.
     assert_eq!(ops[3].value, Value::from(vec![1i64, 2]));
@@ -137,14 +138,18 @@ fn op_lines_count_multi_line_maps() {
 
 #[test]
 fn deep_nesting_is_an_error_not_a_crash() {
-    let deep = format!("[{{:type :invoke, :process 0, :f :read, :value {}}}]", "[".repeat(100_000));
+    let deep = format!(
+        "[{{:type :invoke, :process 0, :f :read, :value {}}}]",
+        "[".repeat(100_000)
+    );
     let e = edn::read(&deep).unwrap_err();
     assert!(e.message.contains("nested at most"), "{}", e.message);
 }
 
 #[test]
 fn numbers_on_the_fast_path() {
-    let text = "{:type :invoke, :process 0, :f :w, :value [12N -0 +3 1.5M 2.5e-3 9223372036854775807]}";
+    let text =
+        "{:type :invoke, :process 0, :f :w, :value [12N -0 +3 1.5M 2.5e-3 9223372036854775807]}";
     let ops = edn::read(text).unwrap().ops;
     assert_eq!(
         ops[0].value,
@@ -157,14 +162,17 @@ fn numbers_on_the_fast_path() {
             Value::Int(i64::MAX)
         ])
     );
-    let e = edn::read("{:type :invoke, :process 0, :f :w, :value 99999999999999999999}").unwrap_err();
+    let e =
+        edn::read("{:type :invoke, :process 0, :f :w, :value 99999999999999999999}").unwrap_err();
     assert!(e.message.contains("fits in 64 bits"), "{}", e.message);
 }
 
 #[test]
 fn unicode_escapes_on_the_fast_path() {
     // clojure-reader 0.7 rejects \u escapes; EDN allows them.
-    let ops = edn::read(r#"{:type :invoke, :process 0, :f :w, :value "caf\u00e9"}"#).unwrap().ops;
+    let ops = edn::read(r#"{:type :invoke, :process 0, :f :w, :value "caf\u00e9"}"#)
+        .unwrap()
+        .ops;
     assert_eq!(ops[0].value, Value::str("café"));
 }
 
@@ -181,7 +189,8 @@ fn chunked(text: &str, format: Format, chunk: usize) -> Result<super::Parsed, (u
 
 fn whole(text: &str, format: Format) -> Result<super::Parsed, (usize, String)> {
     let mut p = super::Parser::new(format, text.len(), &ReadOptions::default());
-    p.feed(&super::Chunk::whole(text)).map_err(|e| (e.line, e.message))?;
+    p.feed(&super::Chunk::whole(text))
+        .map_err(|e| (e.line, e.message))?;
     Ok(p.finish().0)
 }
 
@@ -209,7 +218,10 @@ fn chunk_boundaries_are_invisible_on_the_corpus() {
     // The multi-line maps and the comment-laden lists are the interesting ones.
     for f in files.iter().filter(|f| {
         let name = f.to_string_lossy();
-        name.contains("multi-register") || name.contains("rethink") || name.contains("etcd") || name.contains("cas-failure")
+        name.contains("multi-register")
+            || name.contains("rethink")
+            || name.contains("etcd")
+            || name.contains("cas-failure")
     }) {
         let text = std::fs::read_to_string(f).unwrap();
         assert_chunking_invisible(&text, Format::Edn, &f.display().to_string());
@@ -240,6 +252,11 @@ fn chunk_boundaries_are_invisible_on_edge_cases() {
 fn error_at_the_end_names_the_last_line_with_content() {
     let e = whole("[{:type :invoke, :process 0, :f :w}\n\n\n", Format::Edn).unwrap_err();
     assert_eq!(e.0, 1, "{}", e.1);
-    let e = chunked("[{:type :invoke, :process 0, :f :w}\n{:type :ok, :process 0, :f :w}\n\n\n", Format::Edn, 8).unwrap_err();
+    let e = chunked(
+        "[{:type :invoke, :process 0, :f :w}\n{:type :ok, :process 0, :f :w}\n\n\n",
+        Format::Edn,
+        8,
+    )
+    .unwrap_err();
     assert_eq!(e.0, 2, "{}", e.1);
 }
