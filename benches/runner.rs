@@ -28,8 +28,8 @@ fn main() {
         let rec = Recorder::to_file(&path).unwrap();
         let limit = Duration::from_secs(3);
         let elapsed = rt.block_on(async {
-            let gen = GeneratorConfig::new(workload, 1, concurrency, 5);
-            let workers = gen
+            let config = GeneratorConfig::new(workload, 1, concurrency, 5);
+            let workers = config
                 .workers()
                 .unwrap()
                 .into_iter()

@@ -3,7 +3,8 @@
 //! Used at the end of `splitbrain test` and by `splitbrain analyze`, which
 //! re-reads a stored run (a partial history from a killed controller included).
 //!
-//! `results.json` (schema `splitbrain-results/1`):
+//! `results.json` (schema `splitbrain-results/1`, documented in
+//! `docs/results-schema.md` and defined by `splitbrain_reports::results`):
 //!
 //! ```json
 //! { "schema": "splitbrain-results/1",
@@ -20,46 +21,13 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
 use splitbrain_checkers::{Limits, ModelKind, ModelSpec, Verdict};
-use splitbrain_history::{History, OpType};
+use splitbrain_history::History;
 use splitbrain_workloads::{CheckerSpec, Workload};
 
-pub const SCHEMA: &str = "splitbrain-results/1";
-
-/// One checker's verdict, a one-line summary, and its full result.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CheckerOutcome {
-    pub name: String,
-    pub verdict: Verdict,
-    pub summary: String,
-    pub result: serde_json::Value,
-}
-
-/// Counts of ops by type (client ops only).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct OpCounts {
-    pub invoke: u64,
-    pub ok: u64,
-    pub fail: u64,
-    pub info: u64,
-}
-
-/// What `results.json` holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Results {
-    pub schema: String,
-    pub test: String,
-    pub run: String,
-    pub verdict: Verdict,
-    pub ops: OpCounts,
-    #[serde(default)]
-    pub truncated: bool,
-    pub checkers: Vec<CheckerOutcome>,
-    /// Notes the runner wants in the record (e.g. a fault that had no effect).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
+// The `results.json` types live in the reports crate (which draws them); re-exported
+// here so that the harness and the CLI keep one name for them.
+pub use splitbrain_reports::results::{CheckerOutcome, OpCounts, Results, RunConfig, SCHEMA};
 
 /// Resolves checker names from a test definition (or the workload's defaults).
 pub fn checker_specs(workload: Workload, names: &[String]) -> Result<Vec<CheckerSpec>> {
@@ -121,7 +89,9 @@ pub fn analyze(
                         .unwrap_or_else(|| "not linearizable".into()),
                     Verdict::Unknown => format!(
                         "unknown: {}",
-                        r.unknown_reason.as_deref().unwrap_or("search did not finish")
+                        r.unknown_reason
+                            .as_deref()
+                            .unwrap_or("search did not finish")
                     ),
                 };
                 CheckerOutcome {
@@ -195,21 +165,10 @@ pub fn analyze(
 }
 
 pub fn op_counts(history: &History) -> OpCounts {
-    let mut c = OpCounts::default();
-    for op in history.ops().iter().filter(|o| o.is_client()) {
-        match op.kind {
-            OpType::Invoke => c.invoke += 1,
-            OpType::Ok => c.ok += 1,
-            OpType::Fail => c.fail += 1,
-            OpType::Info => c.info += 1,
-        }
-    }
-    c
+    OpCounts::of(history)
 }
 
 /// The run's verdict: the worst of its checkers' (invalid > unknown > valid).
 pub fn overall(checkers: &[CheckerOutcome]) -> Verdict {
-    checkers
-        .iter()
-        .fold(Verdict::Valid, |v, c| v.worst(c.verdict))
+    Results::overall(checkers)
 }

@@ -26,8 +26,9 @@ pub fn default_test() -> Result<TestDef> {
 /// Loads a database definition from a file, or from the binary for `builtin:NAME`.
 pub fn load_db(path: &Path) -> Result<DbDef> {
     match path.to_str().and_then(|p| p.strip_prefix(PREFIX)) {
-        Some("etcd") => DbDef::parse(ETCD_DB, Path::new("built-in dbs/etcd.yaml"))
-            .map_err(|e| anyhow!("{e}")),
+        Some("etcd") => {
+            DbDef::parse(ETCD_DB, Path::new("built-in dbs/etcd.yaml")).map_err(|e| anyhow!("{e}"))
+        }
         Some(other) => Err(anyhow!(
             "no built-in database `{other}`; built in: etcd (or give a path to a YAML definition)"
         )),

@@ -50,7 +50,7 @@ pub struct TestDef {
     #[serde(default, with = "opt_duration")]
     pub op_timeout: Option<Duration>,
     pub seed: Option<u64>,
-    /// Nemesis settings: filled in by the nemesis layer (`nemeses` crate).
+    /// Faults to inject and their schedule (`--nemesis`, `--nemesis-interval`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nemesis: Option<NemesisDef>,
     /// Leave the database running after the test (for poking at it by hand).
@@ -118,17 +118,9 @@ impl Default for WorkloadDef {
     }
 }
 
-/// Nemesis settings (see the `nemeses` crate for what each fault does).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct NemesisDef {
-    /// Faults to inject: `partition`, `kill`, `pause`, `clock`, `packet`, or `all`.
-    #[serde(default)]
-    pub faults: Vec<String>,
-    /// Time between the start and stop of a fault, and between faults.
-    #[serde(default, with = "opt_duration", skip_serializing_if = "Option::is_none")]
-    pub interval: Option<Duration>,
-}
+/// Nemesis settings: the `nemesis:` section (faults, interval, per-fault options), defined
+/// by the `nemeses` crate, which documents every field.
+pub use splitbrain_nemeses::NemesisConfig as NemesisDef;
 
 /// `--concurrency`: a number of workers, or `Kn` for K times the node count (Jepsen's `2n`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,9 +142,17 @@ impl FromStr for Concurrency {
     type Err = String;
     fn from_str(s: &str) -> Result<Concurrency, String> {
         let s = s.trim();
-        let bad = || format!("expected a number of workers like `10`, or `2n` for twice the node count; got `{s}`");
+        let bad = || {
+            format!(
+                "expected a number of workers like `10`, or `2n` for twice the node count; got `{s}`"
+            )
+        };
         let c = if let Some(k) = s.strip_suffix('n') {
-            Concurrency::PerNode(if k.is_empty() { 1 } else { k.parse().map_err(|_| bad())? })
+            Concurrency::PerNode(if k.is_empty() {
+                1
+            } else {
+                k.parse().map_err(|_| bad())?
+            })
         } else {
             Concurrency::Fixed(s.parse().map_err(|_| bad())?)
         };
@@ -223,9 +223,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             return Ok(Duration::from_secs_f64(secs));
         }
     }
-    humantime::parse_duration(s).map_err(|e| {
-        format!("expected a duration like `15s`, `500ms` or `2m`, got `{s}` ({e})")
-    })
+    humantime::parse_duration(s)
+        .map_err(|e| format!("expected a duration like `15s`, `500ms` or `2m`, got `{s}` ({e})"))
 }
 
 impl TestDef {
@@ -242,9 +241,7 @@ impl TestDef {
             def.db = Some(base.join(db));
         }
         if def.name.is_none() {
-            def.name = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned());
+            def.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         }
         Ok(def)
     }
@@ -288,6 +285,28 @@ mod tests {
         assert!(err.contains("time-limt"), "{err}");
         assert!(err.contains("time-limit"), "{err}");
         assert!(err.contains('2'), "line number missing: {err}");
+    }
+
+    #[test]
+    fn nemesis_sections_parse_and_bad_faults_name_the_line() {
+        let def = TestDef::parse(
+            "name: t\nnemesis:\n  faults: [partition, kill]\n  interval: 5s\n  partition: {topologies: [primaries]}\n",
+            "t.yaml",
+        )
+        .unwrap();
+        let n = def.nemesis.as_ref().unwrap();
+        assert_eq!(n.interval, Some(Duration::from_secs(5)));
+        assert_eq!(n.fault_list().len(), 2);
+        let back = TestDef::parse(&def.to_yaml().unwrap(), "back.yaml").unwrap();
+        assert_eq!(back.nemesis, def.nemesis);
+        let err = TestDef::parse("name: t\nnemesis:\n  faults: [partition, kil]\n", "t.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t.yaml") && err.contains("kil") && err.contains("kill"),
+            "{err}"
+        );
+        assert!(err.contains('3'), "line number missing: {err}");
     }
 
     #[test]

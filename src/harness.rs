@@ -3,10 +3,13 @@
 //! 1. validate the definition (before anything touches a node);
 //! 2. create `store/<test>/<time>/`, write the effective `test.yaml`, log to `controller.log`;
 //! 3. connect to the nodes, tear down leftovers, install, configure and start the database, wait until ready;
-//! 4. run the main phase (concurrent workers, time limit), then the final phase (e.g. final reads);
-//! 5. always — on success, error or Ctrl-C — download node logs and tear the database down
-//!    (unless `leave-db-running`);
-//! 6. read `history.jsonl` back from disk and check it, writing `results.json`.
+//! 4. run the main phase (concurrent workers, time limit) with the nemesis injecting faults
+//!    alongside, then heal every fault, wait until the database is ready again, and run the
+//!    final phase (e.g. final reads);
+//! 5. always — on success, error or Ctrl-C — heal every fault, download node logs and tear
+//!    the database down (unless `leave-db-running`);
+//! 6. read `history.jsonl` back from disk and check it, writing `results.json`,
+//!    `report.html`, `junit.xml` and the store's `index.html`.
 //!
 //! The history is checked from the file, not from memory: what the verdict is
 //! about is exactly what the store keeps.
@@ -20,6 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use splitbrain_control::db::{Db, DbDef};
 use splitbrain_control::{Cluster, Node, SshConfig};
 use splitbrain_history::codec::{self, ReadOptions};
+use splitbrain_nemeses::{HealOptions, Nemesis, NemesisConfig, heal_all};
 use splitbrain_workloads::etcd::{EtcdClientFactory, EtcdOptions};
 use splitbrain_workloads::memory::MemoryClientFactory;
 use splitbrain_workloads::{ClientFactory, GeneratorConfig, Independent, Target, Workload};
@@ -61,6 +65,8 @@ pub struct Plan {
     pub generator: GeneratorConfig,
     pub checkers: Vec<splitbrain_workloads::CheckerSpec>,
     pub db: Option<DbDef>,
+    /// The nemesis with every default decided; `None` when no fault is enabled.
+    pub nemesis: Option<NemesisConfig>,
 }
 
 impl Plan {
@@ -118,8 +124,26 @@ impl Plan {
             ),
         }
         if db.is_some() && env.ssh.is_none() {
-            bail!("{name}: the database must be installed over SSH, but no SSH settings were given");
+            bail!(
+                "{name}: the database must be installed over SSH, but no SSH settings were given"
+            );
         }
+        let nemesis = match &def.nemesis {
+            Some(n) if !n.fault_list().is_empty() => {
+                if db.is_none() || env.nodes.is_empty() {
+                    bail!(
+                        "{name}: the nemesis needs nodes and a database definition (db:) to inject faults into; add `db:` or drop the nemesis (--nemesis none)"
+                    );
+                }
+                let nodes: Vec<String> = env.nodes.iter().map(|n| n.name.clone()).collect();
+                n.validate(&nodes).map_err(|e| anyhow!("{name}: {e}"))?;
+                let has_leader = db.as_ref().is_some_and(|d| d.leader.is_some());
+                let resolved = n.resolved(has_leader);
+                def.nemesis = Some(resolved.clone());
+                Some(resolved)
+            }
+            _ => None,
+        };
         Ok(Plan {
             def,
             name,
@@ -131,6 +155,7 @@ impl Plan {
             generator,
             checkers,
             db,
+            nemesis,
         })
     }
 
@@ -220,20 +245,50 @@ async fn run_in(
 
     let result = async {
         if let (Some(cluster), Some(db)) = (&cluster, &db) {
+            if plan.nemesis.is_some() {
+                // A partition left by a killed controller would keep the database from forming.
+                let report = heal_all(cluster, Some(db), HealOptions::default()).await;
+                if report.healed_anything() {
+                    tracing::warn!("healed faults left by an earlier run:\n{report}");
+                }
+            }
             tracing::info!("setting up {} on {} nodes", db.def().name, env.nodes.len());
             // Start from a clean slate, as Jepsen does: a previous run may have left data.
             db.teardown_all(cluster).await.map_err(|e| anyhow!("{e}"))?;
             db.setup(cluster).await.map_err(|e| anyhow!("{e}"))?;
             tracing::info!("{} is ready", db.def().name);
         }
-        drive(plan, env, db.as_ref(), run, stop.clone()).await
+        drive(
+            plan,
+            env,
+            cluster.as_ref(),
+            db.as_ref(),
+            run,
+            stop.clone(),
+            &mut notes,
+        )
+        .await
     }
     .await;
 
     // Cleanup runs whatever happened above.
     if let (Some(cluster), Some(db)) = (&cluster, &db) {
+        if plan.nemesis.is_some() {
+            // Always heal: after an error or Ctrl-C a fault may still be in place.
+            let report = heal_all(cluster, Some(db), HealOptions::default()).await;
+            if report.healed_anything() {
+                tracing::info!("healed:\n{report}");
+            }
+            for e in report.errors() {
+                tracing::error!("could not heal {e}");
+                notes.push(format!("not healed: {e} (run `splitbrain heal`)"));
+            }
+        }
         for s in cluster.sessions() {
-            if let Err(e) = db.download_logs(s, &run.path.join(crate::store::NODES_DIR)).await {
+            if let Err(e) = db
+                .download_logs(s, &run.path.join(crate::store::NODES_DIR))
+                .await
+            {
                 tracing::warn!("could not download logs: {e}");
                 notes.push(format!("logs of {} missing: {e}", s.node().name));
             }
@@ -252,13 +307,15 @@ async fn run_in(
     Ok(notes)
 }
 
-/// The workload itself: main phase, final phase, history on disk.
+/// The workload itself: main phase (with the nemesis), healing, final phase, history on disk.
 async fn drive(
     plan: &Plan,
     env: &Environment,
+    cluster: Option<&Cluster>,
     db: Option<&Db>,
     run: &RunDir,
     stop: CancellationToken,
+    notes: &mut Vec<String>,
 ) -> Result<()> {
     let factory = plan.client_factory()?;
     let port = plan.def.client.port;
@@ -297,24 +354,74 @@ async fn drive(
         .collect();
 
     let rec = Recorder::to_file(&run.history())?;
+    let mut nemesis = match (&plan.nemesis, cluster) {
+        (Some(config), Some(cluster)) => {
+            let r = rec.clone();
+            let record: splitbrain_nemeses::Record = Arc::new(move |op| r.record(op));
+            let n = Nemesis::setup(cluster, db, config, plan.seed, record)
+                .await
+                .map_err(|e| anyhow!("nemesis: {e}"))?;
+            notes.extend(n.notes().iter().cloned());
+            Some(n)
+        }
+        _ => None,
+    };
     let flush_stop = CancellationToken::new();
     let flusher = rec.spawn_flusher(Duration::from_millis(500), flush_stop.clone());
     let bar = progress_bar(plan.time_limit);
     logging::set_progress_bar(Some(bar.clone()));
-    let ticker = spawn_ticker(bar.clone(), rec.clone(), plan.time_limit, flush_stop.clone());
-
-    tracing::info!("main phase: {} for {}", plan.workload, humantime::format_duration(plan.time_limit));
-    let workers = runner::run_main_phase(
-        workers,
-        factory.clone(),
+    let ticker = spawn_ticker(
+        bar.clone(),
         rec.clone(),
-        Phase {
-            time_limit: Some(plan.time_limit),
-            op_timeout: plan.op_timeout,
-        },
-        stop.clone(),
-    )
-    .await;
+        plan.time_limit,
+        flush_stop.clone(),
+    );
+
+    tracing::info!(
+        "main phase: {} for {}",
+        plan.workload,
+        humantime::format_duration(plan.time_limit)
+    );
+    // The nemesis runs alongside the workers and stops (healing its current fault) with them.
+    let nemesis_stop = stop.child_token();
+    let main_phase = async {
+        let workers = runner::run_main_phase(
+            workers,
+            factory.clone(),
+            rec.clone(),
+            Phase {
+                time_limit: Some(plan.time_limit),
+                op_timeout: plan.op_timeout,
+            },
+            stop.clone(),
+        )
+        .await;
+        nemesis_stop.cancel();
+        workers
+    };
+    let faults = async {
+        if let Some(n) = nemesis.as_mut() {
+            n.run(nemesis_stop.clone()).await;
+        }
+    };
+    let (workers, ()) = tokio::join!(main_phase, faults);
+    if let Some(n) = &nemesis {
+        // Before the final phase: every fault healed, every node running and ready again.
+        // After Ctrl-C the cleanup heals; nothing needs to come back up.
+        let recover = !stop.is_cancelled();
+        if recover {
+            let name = db.map(|d| d.def().name.as_str()).unwrap_or("the database");
+            tracing::info!("healing every fault and waiting until {name} is ready");
+        }
+        let report = n.heal(HealOptions { restart: recover }).await;
+        if report.healed_anything() {
+            tracing::info!("healed:\n{report}");
+        }
+        for e in report.errors() {
+            tracing::warn!("after healing: {e}");
+            notes.push(format!("after healing: {e}"));
+        }
+    }
     let mut workers = if stop.is_cancelled() {
         workers
     } else {
@@ -344,10 +451,8 @@ async fn drive(
 fn progress_bar(limit: Duration) -> ProgressBar {
     let bar = ProgressBar::new(limit.as_millis() as u64);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {msg}",
-        )
-        .expect("valid template"),
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg}")
+            .expect("valid template"),
     );
     bar
 }
@@ -404,8 +509,9 @@ pub fn check_run(
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
+    tracing::info!("checking {} history entries", loaded.history.len());
     let outcomes = analysis::analyze(&loaded.history, checkers, None)?;
-    let results = Results {
+    let mut results = Results {
         schema: analysis::SCHEMA.into(),
         test: run.test_name.clone(),
         run: run.timestamp.clone(),
@@ -414,8 +520,12 @@ pub fn check_run(
         truncated: !loaded.warnings.is_empty(),
         checkers: outcomes,
         notes,
+        ..Results::default()
     };
+    // Configuration, start time, duration and faults; then report.html, junit.xml, store index.
+    crate::report::describe_run(&mut results, run, &loaded.history);
     write_results(&run.results(), &results)?;
+    crate::report::write_reports(run, &results, &loaded.history);
     Ok(RunOutcome {
         dir: run.path.clone(),
         results,

@@ -39,7 +39,6 @@ pub fn init() {
     });
 }
 
-
 /// Sends subsequent log lines to `path` too (the run's `controller.log`).
 pub fn log_run_to(path: &Path) -> io::Result<()> {
     let f = File::create(path)?;

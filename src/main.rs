@@ -37,6 +37,8 @@ enum Command {
     Db(cli::db::DbArgs),
     Test(cli::test::TestArgs),
     Analyze(cli::test::AnalyzeArgs),
+    Heal(cli::heal::HealArgs),
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +63,8 @@ fn main() -> ExitCode {
         Command::Db(args) => cli::db::run(args),
         Command::Test(args) => cli::test::run(args),
         Command::Analyze(args) => cli::test::analyze(args),
+        Command::Heal(args) => cli::heal::run(args),
+        Command::Serve(args) => cli::serve::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

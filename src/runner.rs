@@ -136,7 +136,11 @@ impl Recorder {
     }
 
     /// Flushes every `period` until `stop` is cancelled, then once more.
-    pub fn spawn_flusher(&self, period: Duration, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_flusher(
+        &self,
+        period: Duration,
+        stop: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
         let rec = self.clone();
         tokio::spawn(async move {
             loop {
@@ -265,9 +269,7 @@ pub async fn run_main_phase(
     phase: Phase,
     stop: CancellationToken,
 ) -> Vec<Worker> {
-    let deadline = phase
-        .time_limit
-        .map(|l| tokio::time::Instant::now() + l);
+    let deadline = phase.time_limit.map(|l| tokio::time::Instant::now() + l);
     let mut tasks = Vec::with_capacity(workers.len());
     for (mut worker, mut generator) in workers {
         let factory = factory.clone();
@@ -290,9 +292,7 @@ pub async fn run_main_phase(
                 }
                 let started = tokio::time::Instant::now();
                 let req = generator.next_request();
-                worker
-                    .invoke(req, factory.as_ref(), &rec, op_timeout)
-                    .await;
+                worker.invoke(req, factory.as_ref(), &rec, op_timeout).await;
                 let delay = generator.delay();
                 next_at = started + delay;
                 if delay.is_zero() {
@@ -333,9 +333,7 @@ pub async fn run_final_phase(
         let requests = requests.clone();
         tasks.push(tokio::spawn(async move {
             for req in requests {
-                worker
-                    .invoke(req, factory.as_ref(), &rec, op_timeout)
-                    .await;
+                worker.invoke(req, factory.as_ref(), &rec, op_timeout).await;
             }
             worker
         }));

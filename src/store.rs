@@ -46,7 +46,9 @@ impl Store {
         check_test_name(test_name)?;
         let test_dir = self.root.join(test_name);
         // Jepsen's layout: one folder per run, named by its start time (UTC, sortable).
-        let mut timestamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%S%.3fZ").to_string();
+        let mut timestamp = jiff::Timestamp::now()
+            .strftime("%Y%m%dT%H%M%S%.3fZ")
+            .to_string();
         let mut path = test_dir.join(&timestamp);
         // Two runs in the same millisecond (e.g. --test-count in a fast test) must not share a folder.
         let mut n = 1;

@@ -28,9 +28,18 @@ fn etcd_register_set_and_counter_are_valid_on_a_three_node_lab() {
                 store.path().to_str().unwrap(),
             ],
         );
-        assert_eq!(out.status.code(), Some(0), "{test} should be valid on a healthy cluster");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{test} should be valid on a healthy cluster"
+        );
         let dir = std::fs::canonicalize(store.path().join(test).join("latest")).unwrap();
-        for f in ["test.yaml", "history.jsonl", "results.json", "controller.log"] {
+        for f in [
+            "test.yaml",
+            "history.jsonl",
+            "results.json",
+            "controller.log",
+        ] {
             assert!(dir.join(f).exists(), "{test}: {f} missing");
         }
         for n in ["n1", "n2", "n3"] {
@@ -39,7 +48,10 @@ fn etcd_register_set_and_counter_are_valid_on_a_three_node_lab() {
         }
         let results = read_json(&dir.join("results.json"));
         assert_eq!(results["verdict"], "valid", "{results}");
-        assert!(results["ops"]["ok"].as_u64().unwrap() > 100, "{test}: too few ops: {results}");
+        assert!(
+            results["ops"]["ok"].as_u64().unwrap() > 100,
+            "{test}: too few ops: {results}"
+        );
     }
     lab.down();
     lab.assert_gone();

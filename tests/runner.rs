@@ -28,9 +28,18 @@ fn a_correct_in_process_store_is_valid_and_the_store_holds_the_run() {
         "client: {type: memory}\nworkload: {type: register}\nconcurrency: 6\nrate: 2000\ntime-limit: 2s\nseed: 7\n",
     );
     let out = run(tmp.path(), &["test", def.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "a linearizable store must be valid");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a linearizable store must be valid"
+    );
     let dir = latest(&tmp.path().join("store"), "memory-register");
-    for f in ["test.yaml", "history.jsonl", "results.json", "controller.log"] {
+    for f in [
+        "test.yaml",
+        "history.jsonl",
+        "results.json",
+        "controller.log",
+    ] {
         assert!(dir.join(f).exists(), "{f} missing from {}", dir.display());
     }
     assert!(tmp.path().join("store/latest").exists());
@@ -53,7 +62,11 @@ fn a_correct_in_process_store_is_valid_and_the_store_holds_the_run() {
 #[test]
 fn a_store_that_serves_stale_reads_is_caught() {
     let tmp = tempfile::tempdir().unwrap();
-    for (workload, checker) in [("register", "linearizable"), ("set", "set"), ("counter", "counter")] {
+    for (workload, checker) in [
+        ("register", "linearizable"),
+        ("set", "set"),
+        ("counter", "counter"),
+    ] {
         let name = format!("stale-{workload}");
         let def = write_test(
             tmp.path(),
@@ -63,7 +76,11 @@ fn a_store_that_serves_stale_reads_is_caught() {
             ),
         );
         let out = run(tmp.path(), &["test", def.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(1), "{workload}: stale reads must make the run invalid");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{workload}: stale reads must make the run invalid"
+        );
         let results = read_json(&latest(&tmp.path().join("store"), &name).join("results.json"));
         assert_eq!(results["verdict"], "invalid");
         let c = results["checkers"]
@@ -97,7 +114,10 @@ fn a_killed_controller_leaves_a_history_that_analyze_accepts() {
     let history = loop {
         if let Ok(dir) = std::fs::canonicalize(store.join("killed/latest")) {
             let h = dir.join("history.jsonl");
-            if std::fs::metadata(&h).map(|m| m.len() > 50_000).unwrap_or(false) {
+            if std::fs::metadata(&h)
+                .map(|m| m.len() > 50_000)
+                .unwrap_or(false)
+            {
                 break h;
             }
         }
@@ -107,12 +127,22 @@ fn a_killed_controller_leaves_a_history_that_analyze_accepts() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let dir = history.parent().unwrap().to_path_buf();
-    assert!(!dir.join("results.json").exists(), "the run was not cut short");
+    assert!(
+        !dir.join("results.json").exists(),
+        "the run was not cut short"
+    );
     let lines = std::fs::read_to_string(&history).unwrap().lines().count();
-    assert!(lines > 100, "only {lines} lines were streamed before the kill");
+    assert!(
+        lines > 100,
+        "only {lines} lines were streamed before the kill"
+    );
 
     let out = run(tmp.path(), &["analyze"]);
-    assert_eq!(out.status.code(), Some(0), "the partial history of a correct store is valid");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the partial history of a correct store is valid"
+    );
     let results = read_json(&dir.join("results.json"));
     assert_eq!(results["verdict"], "valid");
     assert!(results["ops"]["invoke"].as_u64().unwrap() > 50);
@@ -124,7 +154,11 @@ fn a_killed_controller_leaves_a_history_that_analyze_accepts() {
 #[test]
 fn bad_test_definitions_name_the_file_line_and_valid_fields() {
     let tmp = tempfile::tempdir().unwrap();
-    let def = write_test(tmp.path(), "typo", "client: {type: memory}\ntime-limt: 2s\n");
+    let def = write_test(
+        tmp.path(),
+        "typo",
+        "client: {type: memory}\ntime-limt: 2s\n",
+    );
     let out = run(tmp.path(), &["test", def.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);

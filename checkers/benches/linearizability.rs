@@ -67,7 +67,7 @@ fn simulate(
     let mut ops = Vec::with_capacity(calls);
     let mut clock = vec![0.0f64; procs];
     let mut ids: Vec<u64> = (0..procs as u64).map(|p| first_process + p).collect();
-    let mut fresh = first_process + 1_000_000_000;
+    let mut fresh = (1 << 40) + first_process * 1_000_000;
     for i in 0..calls {
         let w = i % procs;
         let invoke = clock[w] + rng.unit() * 2.0;
@@ -151,7 +151,14 @@ fn to_history(ops: &[SimOp]) -> History {
     for (n, &(t, i, done)) in events.iter().enumerate() {
         let s = &ops[i];
         let (kind, value) = if done {
-            (s.outcome, if s.outcome == OpType::Info { s.arg.clone() } else { s.result.clone() })
+            (
+                s.outcome,
+                if s.outcome == OpType::Info {
+                    s.arg.clone()
+                } else {
+                    s.result.clone()
+                },
+            )
         } else {
             (OpType::Invoke, s.arg.clone())
         };
@@ -217,7 +224,7 @@ fn reset_peak() {
 fn limits(engine: EngineChoice) -> Limits {
     Limits {
         time: Some(Duration::from_secs(30)),
-        memory_bytes: Some(1 << 30),
+        memory_bytes: Some(640 << 20),
         engine,
         threads: None,
     }
@@ -254,12 +261,15 @@ fn run(name: &str, h: &History, engines: &[EngineChoice], expect: Option<Verdict
             mib(peak),
             mib(base),
             mib(r.stats.peak_memory_bytes),
-            r.unknown_reason.map(|u| format!("  ({u})")).unwrap_or_default(),
+            r.unknown_reason
+                .map(|u| format!("  ({u})"))
+                .unwrap_or_default(),
         );
-        if let Some(v) = expect {
-            if r.verdict != v && r.verdict != Verdict::Unknown {
-                panic!("{name}: expected {v}, got {}", r.verdict);
-            }
+        if let Some(v) = expect
+            && r.verdict != v
+            && r.verdict != Verdict::Unknown
+        {
+            panic!("{name}: expected {v}, got {}", r.verdict);
         }
     }
 }
@@ -273,7 +283,13 @@ fn corpus() {
     let mut files = Vec::new();
     for model in std::fs::read_dir(&dir).unwrap() {
         let model = model.unwrap().path();
-        let kind: ModelKind = model.file_name().unwrap().to_str().unwrap().parse().unwrap();
+        let kind: ModelKind = model
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         for sub in ["good", "bad"] {
             if let Ok(rd) = std::fs::read_dir(model.join(sub)) {
                 for f in rd {
@@ -333,17 +349,44 @@ fn main() {
                     if stale { "stale read" } else { "valid" }
                 );
                 if want(&name) {
-                    let h = single(procs as u64 * 7919 + (info * 1000.0) as u64, 10_000, procs, info, stale);
-                    run(&name, &h, &engines, Some(if stale { Verdict::Invalid } else { Verdict::Valid }));
+                    let h = single(
+                        procs as u64 * 7919 + (info * 1000.0) as u64,
+                        10_000,
+                        procs,
+                        info,
+                        stale,
+                    );
+                    run(
+                        &name,
+                        &h,
+                        &engines,
+                        Some(if stale {
+                            Verdict::Invalid
+                        } else {
+                            Verdict::Valid
+                        }),
+                    );
                 }
             }
         }
     }
     for stale in [false, true] {
-        let name = format!("100k ops, 50 procs, 1% info, {}", if stale { "stale read" } else { "valid" });
+        let name = format!(
+            "100k ops, 50 procs, 1% info, {}",
+            if stale { "stale read" } else { "valid" }
+        );
         if want(&name) {
             let h = single(42, 100_000, 50, 0.01, stale);
-            run(&name, &h, &engines, Some(if stale { Verdict::Invalid } else { Verdict::Valid }));
+            run(
+                &name,
+                &h,
+                &engines,
+                Some(if stale {
+                    Verdict::Invalid
+                } else {
+                    Verdict::Valid
+                }),
+            );
         }
     }
     let name = "1M ops, 1000 keys, 5 procs per key, 1% info";

@@ -64,7 +64,7 @@ impl<S: Copy> Trail<S> {
         }
     }
 
-    pub fn to_vec(&self) -> Vec<(u32, S)> {
+    pub fn entries(&self) -> Vec<(u32, S)> {
         (0..self.len as usize)
             .map(|i| {
                 let at = (self.head as usize + i) % TRAIL;

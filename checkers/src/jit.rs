@@ -37,11 +37,7 @@ use crate::problem::{NEVER, Problem};
 
 const NIL: u32 = u32::MAX;
 
-pub(crate) fn check<M: Model>(
-    p: &Problem<M>,
-    ctl: &mut Control,
-    trace: bool,
-) -> Answer<M> {
+pub(crate) fn check<M: Model>(p: &Problem<M>, ctl: &mut Control, trace: bool) -> Answer<M> {
     let mut events: Vec<(u32, u32)> = Vec::with_capacity(2 * p.len());
     for i in 0..p.len() {
         events.push((p.call[i], 2 * i as u32));
@@ -62,14 +58,28 @@ pub(crate) fn check<M: Model>(
             pending -= 1;
         }
     }
-    match most.div_ceil(64) {
-        0 | 1 => Jit::<M, 1>::new(p, trace).run(&events, ctl),
-        2 => Jit::<M, 2>::new(p, trace).run(&events, ctl),
-        3 | 4 => Jit::<M, 4>::new(p, trace).run(&events, ctl),
-        5..=8 => Jit::<M, 8>::new(p, trace).run(&events, ctl),
-        9..=16 => Jit::<M, 16>::new(p, trace).run(&events, ctl),
+    let sweep = |relaxed: bool, ctl: &mut Control| match most.div_ceil(64) {
+        0 | 1 => Jit::<M, 1>::new(p, trace, relaxed).run(&events, ctl),
+        2 => Jit::<M, 2>::new(p, trace, relaxed).run(&events, ctl),
+        3 | 4 => Jit::<M, 4>::new(p, trace, relaxed).run(&events, ctl),
+        5..=8 => Jit::<M, 8>::new(p, trace, relaxed).run(&events, ctl),
+        9..=16 => Jit::<M, 16>::new(p, trace, relaxed).run(&events, ctl),
         _ => Answer::Unknown(Halt::TooConcurrent),
+    };
+    // Info ops make configurations that used different ones incomparable, and
+    // those pile up. Allowing each info op to be used any number of times
+    // removes that dimension and only adds behaviours: if even this relaxed
+    // sweep dies, the history is certainly not linearizable. It costs about
+    // what a history without info ops costs, so it goes first.
+    // Models whose states can grow without end (a queue reusing an info
+    // enqueue) skip it: their relaxed space is infinite.
+    if p.model.finite_states() && p.ret.contains(&NEVER) {
+        match sweep(true, ctl) {
+            Answer::Valid => {}
+            decided => return decided,
+        }
     }
+    sweep(false, ctl)
 }
 
 /// Interned info-usage vectors: sorted (class, count) pairs; id 0 is "none used".
@@ -261,7 +271,15 @@ impl<S: Copy + Eq, const W: usize> Configs<S, W> {
         }
     }
 
-    fn push(&mut self, s: S, h: u64, bits: [u64; W], usage: u32, trail: Option<Trail<S>>, chain: u32) {
+    fn push(
+        &mut self,
+        s: S,
+        h: u64,
+        bits: [u64; W],
+        usage: u32,
+        trail: Option<Trail<S>>,
+        chain: u32,
+    ) {
         self.state.push(s);
         self.hash.push(h);
         self.bits.push(bits);
@@ -312,6 +330,8 @@ struct Jit<'p, M: Model, const W: usize> {
     p: &'p Problem<M>,
     model: M,
     trace: bool,
+    /// Info ops may be used any number of times (an over-approximation).
+    relaxed: bool,
     slot: Vec<u32>,
     free: Vec<u32>,
     /// Pending ok ops that may change the state, by return position.
@@ -352,7 +372,7 @@ fn config_hash<const W: usize>(state_hash: u64, b: &[u64; W]) -> u64 {
 }
 
 impl<'p, M: Model, const W: usize> Jit<'p, M, W> {
-    fn new(p: &'p Problem<M>, trace: bool) -> Jit<'p, M, W> {
+    fn new(p: &'p Problem<M>, trace: bool, relaxed: bool) -> Jit<'p, M, W> {
         let mut info_members = vec![Vec::new(); p.classes];
         for i in 0..p.len() {
             if p.ret[i] == NEVER {
@@ -363,6 +383,7 @@ impl<'p, M: Model, const W: usize> Jit<'p, M, W> {
             p,
             model: p.model.clone(),
             trace,
+            relaxed,
             slot: vec![NIL; p.len()],
             free: (0..(W * 64) as u32).rev().collect(),
             pending: Vec::new(),
@@ -393,7 +414,14 @@ impl<'p, M: Model, const W: usize> Jit<'p, M, W> {
         let init = self.model.init();
         let h = self.model.hash_state(init);
         let trail = self.trace.then(|| Trail::new(init));
-        self.cur.insert(init, config_hash(h, &[0; W]), [0; W], 0, trail, &self.usages);
+        self.cur.insert(
+            init,
+            config_hash(h, &[0; W]),
+            [0; W],
+            0,
+            trail,
+            &self.usages,
+        );
         let answer = self.sweep(events, ctl);
         ctl.count_configurations(self.configurations);
         answer
@@ -407,10 +435,10 @@ impl<'p, M: Model, const W: usize> Jit<'p, M, W> {
             } else if let Err(answer) = self.complete(o, ctl) {
                 return answer;
             }
-            if n & 0xff == 0 {
-                if let Err(h) = ctl.poll().and_then(|_| ctl.hold(self.bytes())) {
-                    return Answer::Unknown(h);
-                }
+            if n & 0xff == 0
+                && let Err(h) = ctl.poll().and_then(|_| ctl.hold(self.bytes()))
+            {
+                return Answer::Unknown(h);
             }
         }
         Answer::Valid
@@ -428,7 +456,10 @@ impl<'p, M: Model, const W: usize> Jit<'p, M, W> {
             self.pool[c as usize] += 1;
             return;
         }
-        let slot = self.free.pop().expect("slots sized to the most pending ops");
+        let slot = self
+            .free
+            .pop()
+            .expect("slots sized to the most pending ops");
         self.slot[i] = slot;
         if p.read_only[i] {
             self.reads.push(o);
@@ -479,21 +510,26 @@ impl<'p, M: Model, const W: usize> Jit<'p, M, W> {
         // Breadth-first over sequences of pending ops, until x is placed.
         let mut k = 0;
         while k < self.visited.len() {
-            if k & 0x3ff == 0x3ff {
-                if let Err(h) = ctl.poll().and_then(|_| ctl.hold(self.bytes())) {
-                    return Err(Answer::Unknown(h));
-                }
+            if k & 0x3ff == 0x3ff
+                && let Err(h) = ctl.poll().and_then(|_| ctl.hold(self.bytes()))
+            {
+                return Err(Answer::Unknown(h));
             }
             if !self.visited.alive[k] {
                 k += 1;
                 continue;
             }
-            let (s, b, u) = (self.visited.state[k], self.visited.bits[k], self.visited.usage[k]);
+            let (s, b, u) = (
+                self.visited.state[k],
+                self.visited.bits[k],
+                self.visited.usage[k],
+            );
             let t = self.trace.then(|| self.visited.trail[k]);
             self.candidates(&b, u);
             for c in 0..self.cands.len() {
                 let (o, u2) = match self.cands[c] {
                     Cand::Op(o) => (o, u),
+                    Cand::Info(_, o) if self.relaxed => (o, u),
                     Cand::Info(class, o) => (o, self.usages.inc(u, class)),
                 };
                 let Some(s2) = self.model.step(s, p.ops[o as usize]) else {
@@ -589,6 +625,7 @@ impl<'p, M: Model, const W: usize> Jit<'p, M, W> {
             } else {
                 0
             };
+            let n = if self.relaxed { 0 } else { n };
             if n < self.pool[c as usize] {
                 self.cands
                     .push(Cand::Info(c, self.info_members[c as usize][n as usize]));
@@ -633,7 +670,7 @@ impl<'p, M: Model, const W: usize> Jit<'p, M, W> {
                 }));
                 Survivor {
                     state: self.cur.state[k],
-                    trail: self.cur.trail[k].to_vec(),
+                    trail: self.cur.trail[k].entries(),
                     pending,
                 }
             })

@@ -4,7 +4,7 @@
 //! have behaved like a single copy of the object? No I/O, no async: a
 //! [`History`](splitbrain_history::History) goes in, a verdict comes out —
 //! `valid`, `invalid`, or `unknown` when the time or memory budget ran out
-//! (never `valid` by default).
+//! (never `valid`).
 //!
 //! ## The story of a check
 //!
@@ -33,11 +33,27 @@
 //!    wins; otherwise WGL runs with a step budget and hands over to JIT.
 //!    Both commit read-only ops greedily and try only the earliest-returning
 //!    of identical pending ops (see the engines' docs for why that is sound).
+//!    With `info` ops, JIT first sweeps a relaxation in which each info op
+//!    may take effect any number of times: it only adds behaviours, so if
+//!    even that dies the history is invalid, at the cost of a history
+//!    without info ops.
 //! 4. **Explain** (`counterexample`). For an invalid history, a
 //!    [`Counterexample`]: the op no linearization can fit, the longest
 //!    linearizable prefixes with the states they reach, the ops that could not
 //!    be placed next and why, and one sentence. Its size is bounded by small
 //!    constants, not by the history.
+//!
+//! ## Where it is slow
+//!
+//! Linearizability checking is NP-complete; what is hard here:
+//! - *valid* histories with many `info` ops and high concurrency (5% info,
+//!   10+ processes): configurations that used different info ops cannot be
+//!   merged, so JIT's set grows, and WGL may backtrack far;
+//! - queues after many concurrent enqueues: every order of them is a
+//!   distinct state for JIT (WGL, which needs only one order, is fine when
+//!   the history is valid).
+//!
+//! There the answer is `unknown` at the time or memory limit.
 //!
 //! ```
 //! use splitbrain_checkers::{check_linearizable, Limits, ModelKind, ModelSpec, Verdict};

@@ -36,7 +36,9 @@ impl FromStr for EngineChoice {
             "wgl" => Ok(EngineChoice::Wgl),
             "jit" => Ok(EngineChoice::Jit),
             "race" => Ok(EngineChoice::Race),
-            _ => Err(format!("unknown engine `{s}`; expected auto, wgl, jit or race")),
+            _ => Err(format!(
+                "unknown engine `{s}`; expected auto, wgl, jit or race"
+            )),
         }
     }
 }
@@ -158,6 +160,8 @@ pub(crate) struct Control<'a> {
     budget: &'a Budget,
     cancel: &'a AtomicBool,
     held: u64,
+    /// This engine's own cap, below the shared budget.
+    cap: u64,
     configurations: u64,
 }
 
@@ -167,8 +171,16 @@ impl<'a> Control<'a> {
             budget,
             cancel,
             held: 0,
+            cap: u64::MAX,
             configurations: 0,
         }
+    }
+
+    /// Limits this engine to `1/parts` of the shared budget, so that a racing
+    /// engine whose tables explode cannot starve the other.
+    pub fn share(mut self, parts: u64) -> Control<'a> {
+        self.cap = self.budget.memory_limit / parts.max(1);
+        self
     }
 
     /// Time and cancellation. Cheap enough for every few thousand steps.
@@ -176,10 +188,10 @@ impl<'a> Control<'a> {
         if self.cancel.load(Ordering::Relaxed) {
             return Err(Halt::Cancelled);
         }
-        if let Some(d) = self.budget.deadline {
-            if Instant::now() >= d {
-                return Err(Halt::Time);
-            }
+        if let Some(d) = self.budget.deadline
+            && Instant::now() >= d
+        {
+            return Err(Halt::Time);
         }
         Ok(())
     }
@@ -187,13 +199,19 @@ impl<'a> Control<'a> {
     /// Reports that this engine now holds `bytes`; fails past the shared budget.
     pub fn hold(&mut self, bytes: u64) -> Result<(), Halt> {
         let used = if bytes >= self.held {
-            self.budget.used.fetch_add(bytes - self.held, Ordering::Relaxed) + (bytes - self.held)
+            self.budget
+                .used
+                .fetch_add(bytes - self.held, Ordering::Relaxed)
+                + (bytes - self.held)
         } else {
-            self.budget.used.fetch_sub(self.held - bytes, Ordering::Relaxed) - (self.held - bytes)
+            self.budget
+                .used
+                .fetch_sub(self.held - bytes, Ordering::Relaxed)
+                - (self.held - bytes)
         };
         self.held = bytes;
         self.budget.peak.fetch_max(used, Ordering::Relaxed);
-        if used > self.budget.memory_limit {
+        if used > self.budget.memory_limit || bytes > self.cap {
             Err(Halt::Memory)
         } else {
             Ok(())

@@ -9,7 +9,9 @@ use splitbrain_history::{History, Value};
 
 use crate::engine::Answer;
 use crate::limits::{Budget, Control, EngineChoice, Halt, Limits};
-use crate::model::{FifoQueue, Model, ModelKind, ModelSpec, MultiRegister, Mutex, Register, SetModel};
+use crate::model::{
+    FifoQueue, Model, ModelKind, ModelSpec, MultiRegister, Mutex, Register, SetModel,
+};
 use crate::problem::{self, CheckError, KeyCalls, Problem};
 use crate::result::{Counterexample, Engine, KeyResult, LinearizabilityResult, Stats, Verdict};
 use crate::{counterexample, jit, wgl};
@@ -195,12 +197,12 @@ fn check_key<M: Model>(ctx: &Ctx, g: &KeyCalls, model: M) -> Result<KeyOutcome, 
             }
         }
     }
-    if result.verdict != Verdict::Invalid {
-        if let Some(h) = halt {
-            result.verdict = Verdict::Unknown;
-            result.unknown_reason = Some(h.reason(ctx.limits));
-            result.engine = None;
-        }
+    if result.verdict != Verdict::Invalid
+        && let Some(h) = halt
+    {
+        result.verdict = Verdict::Unknown;
+        result.unknown_reason = Some(h.reason(ctx.limits));
+        result.engine = None;
     }
     result.elapsed_ms = start.elapsed().as_secs_f64() * 1e3;
     Ok(KeyOutcome {
@@ -264,7 +266,9 @@ fn race<M: Model>(ctx: &Ctx, p: &Problem<M>) -> (Answer<M>, Engine) {
             finish(&a, 2);
             a
         });
-        let mut ctl = Control::new(ctx.budget, &cancel);
+        // WGL's memo is what explodes on invalid histories; JIT, which is
+        // then the one that answers, keeps at least half the budget.
+        let mut ctl = Control::new(ctx.budget, &cancel).share(2);
         let w = wgl::check(p, &mut ctl, u64::MAX);
         finish(&w, 1);
         drop(ctl);
@@ -274,9 +278,10 @@ fn race<M: Model>(ctx: &Ctx, p: &Problem<M>) -> (Answer<M>, Engine) {
         (1, w, _) => (w, Engine::Wgl),
         (2, _, j) => (j, Engine::Jit),
         // Neither answered: report the more telling reason.
-        (_, Answer::Unknown(a), Answer::Unknown(b)) => {
-            (Answer::Unknown(if a.rank() >= b.rank() { a } else { b }), Engine::Jit)
-        }
+        (_, Answer::Unknown(a), Answer::Unknown(b)) => (
+            Answer::Unknown(if a.rank() >= b.rank() { a } else { b }),
+            Engine::Jit,
+        ),
         (_, w, _) => (w, Engine::Wgl),
     }
 }
@@ -302,7 +307,6 @@ fn explain<M: Model>(
             model: m,
         } = jit::check(p, &mut ctl, true)
         {
-            debug_assert_eq!(o, op, "the traced rerun failed elsewhere");
             (op, survivors, model) = (o, s, m);
         }
     }

@@ -75,11 +75,11 @@ pub(crate) fn group_by_key(history: &History, independent: bool) -> (Vec<KeyCall
             continue;
         }
         calls += 1;
-        if let Some(c) = history.completion(pos) {
-            if ops[c].kind == OpType::Fail {
-                failed += 1;
-                continue;
-            }
+        if let Some(c) = history.completion(pos)
+            && ops[c].kind == OpType::Fail
+        {
+            failed += 1;
+            continue;
         }
         let key = if independent { op.key.as_ref() } else { None };
         let g = match key {

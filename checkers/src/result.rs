@@ -33,7 +33,11 @@ impl Verdict {
                 Verdict::Invalid => 2,
             }
         }
-        if rank(other) > rank(self) { other } else { self }
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
     }
 
     pub fn as_str(self) -> &'static str {
@@ -177,9 +181,15 @@ impl OpRef {
         }
     }
 
-    /// Jepsen-style short form: `read 3`, `cas [1 2]`, `write 4 (info)`.
+    /// Jepsen-style short form: `read 3`, `cas [1 2]`, `write 4 (info)`,
+    /// `acquire` (a nil value is left out, except where it is a result).
     pub fn describe(&self) -> String {
-        let mut s = format!("{} {}", self.f, self.value);
+        let result_nil = matches!(self.f.as_str(), "read" | "dequeue");
+        let mut s = if self.value.is_nil() && !result_nil {
+            self.f.clone()
+        } else {
+            format!("{} {}", self.f, self.value)
+        };
         if self.outcome == OpType::Info {
             s.push_str(" (info)");
         }
@@ -189,7 +199,13 @@ impl OpRef {
 
 impl fmt::Display for OpRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "process {}'s {} (op {})", self.process, self.describe(), self.index)
+        write!(
+            f,
+            "process {}'s {} (op {})",
+            self.process,
+            self.describe(),
+            self.index
+        )
     }
 }
 

@@ -69,6 +69,7 @@ struct Wgl<'p, M: Model> {
     stuck: u32,
     horizon: u32,
     cands: Vec<u32>,
+    scratch: Vec<(u8, u32)>,
     best: Vec<u32>,
     best_stamp: Vec<u32>,
     stamp: u32,
@@ -78,11 +79,7 @@ struct Wgl<'p, M: Model> {
     survivors: Vec<Survivor<M::State>>,
 }
 
-pub(crate) fn check<M: Model>(
-    p: &Problem<M>,
-    ctl: &mut Control,
-    max_steps: u64,
-) -> Answer<M> {
+pub(crate) fn check<M: Model>(p: &Problem<M>, ctl: &mut Control, max_steps: u64) -> Answer<M> {
     let mut w = Wgl::new(p);
     let answer = w.run(ctl, max_steps);
     ctl.count_configurations(w.memo.len() as u64);
@@ -150,6 +147,7 @@ impl<'p, M: Model> Wgl<'p, M> {
             stuck: NIL,
             horizon: NEVER,
             cands: Vec::new(),
+            scratch: Vec::new(),
             best: vec![0; p.classes],
             best_stamp: vec![0; p.classes],
             stamp: 0,
@@ -184,7 +182,10 @@ impl<'p, M: Model> Wgl<'p, M> {
             // A read-only op that fits now is placed now, and nothing else is tried.
             let forced = self.frontier.iter().copied().find(|&o| {
                 self.p.read_only[o as usize]
-                    && self.model.step(self.state, self.p.ops[o as usize]).is_some()
+                    && self
+                        .model
+                        .step(self.state, self.p.ops[o as usize])
+                        .is_some()
             });
             let placed = match forced {
                 Some(o) => self.push(o, self.state, 0, true),
@@ -271,21 +272,54 @@ impl<'p, M: Model> Wgl<'p, M> {
             if self.best_stamp[c] == self.stamp {
                 continue; // an identical ok op returns earlier: try that one
             }
-            if let Some(&o) = self.info_members[c].get(self.used[c] as usize) {
-                if p.call[o as usize] < self.horizon {
-                    self.cands.push(o);
-                }
+            if let Some(&o) = self.info_members[c].get(self.used[c] as usize)
+                && p.call[o as usize] < self.horizon
+            {
+                self.cands.push(o);
             }
         }
+        self.order_by_urgency();
+    }
+
+    /// Goal-directed order: the op whose return comes first must be placed
+    /// soonest, so try it first, then the ops after which it fits, then the
+    /// rest (ok ops before info ops). Any fixed order is complete; this one
+    /// finds a linearization with little backtracking.
+    fn order_by_urgency(&mut self) {
+        let p = self.p;
+        let y = self.stuck;
+        if y == NIL || self.cands.len() < 2 {
+            return;
+        }
+        let yop = p.ops[y as usize];
+        self.scratch.clear();
+        let rank = |o: u32, model: &mut M, s: M::State| -> u8 {
+            if o == y {
+                return 0;
+            }
+            match model.step(s, p.ops[o as usize]) {
+                Some(s2) if model.step(s2, yop).is_some() => 1,
+                Some(_) => 2,
+                None => 3,
+            }
+        };
+        for &o in &self.cands {
+            let r = rank(o, &mut self.model, self.state);
+            self.scratch.push((r, o));
+        }
+        // Stable: keeps frontier (call) order within a rank.
+        self.scratch.sort_by_key(|&(r, _)| r);
+        self.cands.clear();
+        self.cands.extend(self.scratch.iter().map(|&(_, o)| o));
     }
 
     fn try_from(&mut self, from: usize) -> bool {
         for i in from..self.cands.len() {
             let o = self.cands[i];
-            if let Some(s2) = self.model.step(self.state, self.p.ops[o as usize]) {
-                if self.push(o, s2, i as u32, false) {
-                    return true;
-                }
+            if let Some(s2) = self.model.step(self.state, self.p.ops[o as usize])
+                && self.push(o, s2, i as u32, false)
+            {
+                return true;
             }
         }
         false

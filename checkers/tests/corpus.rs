@@ -8,7 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use splitbrain_checkers::{EngineChoice, Limits, ModelKind, ModelSpec, Verdict, check_linearizable};
+use splitbrain_checkers::{
+    EngineChoice, Limits, ModelKind, ModelSpec, Verdict, check_linearizable,
+};
 use splitbrain_history::Value;
 use splitbrain_history::codec::{ReadOptions, read_path};
 
@@ -64,7 +66,11 @@ fn spec(model: ModelKind) -> ModelSpec {
 fn every_corpus_history_gets_its_folders_verdict() {
     let Some(dir) = corpus_dir() else { return };
     let cases = cases(&dir);
-    assert!(cases.len() > 100, "expected the whole corpus, found {} files", cases.len());
+    assert!(
+        cases.len() > 100,
+        "expected the whole corpus, found {} files",
+        cases.len()
+    );
     let mut wrong = Vec::new();
     let start = Instant::now();
     for (path, model, expected) in &cases {
@@ -87,14 +93,29 @@ fn every_corpus_history_gets_its_folders_verdict() {
                 ));
             }
             if r.verdict == Verdict::Invalid {
-                let cx = r.counterexample.expect("an invalid verdict comes with a counterexample");
+                let cx = r
+                    .counterexample
+                    .expect("an invalid verdict comes with a counterexample");
                 assert!(!cx.message.is_empty());
-                assert!(!cx.prefixes.is_empty(), "{}: no prefix in {cx:?}", path.display());
+                assert!(
+                    !cx.prefixes.is_empty(),
+                    "{}: no prefix in {cx:?}",
+                    path.display()
+                );
             }
         }
     }
-    println!("{} corpus histories x 3 engine choices in {:?}", cases.len(), start.elapsed());
-    assert!(wrong.is_empty(), "{} wrong verdicts:\n{}", wrong.len(), wrong.join("\n"));
+    println!(
+        "{} corpus histories x 3 engine choices in {:?}",
+        cases.len(),
+        start.elapsed()
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} wrong verdicts:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -119,6 +140,10 @@ fn rethink_minimal_counterexample_names_the_read_of_3_and_the_write_of_4() {
             .any(|o| o.op.f == "write" && o.op.value == Value::Int(4));
         assert!(write4, "{engine}: the write of 4 is missing from {cx:#?}");
         assert!(cx.message.contains("read 3"), "{}", cx.message);
-        assert!(cx.message.contains("0 or 4") || cx.message.contains("4 or 0"), "{}", cx.message);
+        assert!(
+            cx.message.contains("0 or 4") || cx.message.contains("4 or 0"),
+            "{}",
+            cx.message
+        );
     }
 }

@@ -9,7 +9,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use splitbrain_checkers::{EngineChoice, Limits, ModelKind, ModelSpec, Verdict, check_linearizable};
+use splitbrain_checkers::{
+    EngineChoice, Limits, ModelKind, ModelSpec, Verdict, check_linearizable,
+};
 use splitbrain_history::{History, Op, OpType, Process, Value};
 
 /// xorshift64*: a tiny deterministic PRNG, so the test needs no dependency.
@@ -81,7 +83,13 @@ fn ref_step(s: &RefState, c: &Call) -> Option<RefState> {
         (RefState::Lock(h), "release") => h.then_some(RefState::Lock(false)),
         (RefState::Multi(m), "txn") => {
             let mut m = m.clone();
-            let micro = c.result.as_ref().unwrap_or(&c.arg).as_list().unwrap().to_vec();
+            let micro = c
+                .result
+                .as_ref()
+                .unwrap_or(&c.arg)
+                .as_list()
+                .unwrap()
+                .to_vec();
             for op in micro {
                 let op = op.as_list().unwrap();
                 let k = op[1].as_str().unwrap().to_string();
@@ -104,7 +112,12 @@ fn ref_step(s: &RefState, c: &Call) -> Option<RefState> {
         (RefState::Set(set), "read") => match &c.result {
             None => Some(s.clone()),
             Some(r) => {
-                let seen: BTreeSet<i64> = r.as_list().unwrap().iter().map(|v| v.as_int().unwrap()).collect();
+                let seen: BTreeSet<i64> = r
+                    .as_list()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_int().unwrap())
+                    .collect();
                 (&seen == set).then(|| s.clone())
             }
         },
@@ -151,16 +164,17 @@ fn oracle(kind: ModelKind, calls: &[Call]) -> bool {
                 continue;
             }
             // Every ok call that returned before this one was invoked goes first.
-            let blocked = calls.iter().enumerate().any(|(j, d)| {
-                done & (1 << j) == 0 && d.ret.is_some_and(|r| r < c.call)
-            });
+            let blocked = calls
+                .iter()
+                .enumerate()
+                .any(|(j, d)| done & (1 << j) == 0 && d.ret.is_some_and(|r| r < c.call));
             if blocked {
                 continue;
             }
-            if let Some(s2) = ref_step(&s, c) {
-                if go(calls, must, done | 1 << i, s2, seen) {
-                    return true;
-                }
+            if let Some(s2) = ref_step(&s, c)
+                && go(calls, must, done | 1 << i, s2, seen)
+            {
+                return true;
             }
         }
         false
@@ -174,7 +188,10 @@ fn oracle_calls(h: &History) -> Vec<Call> {
         .map(|c| Call {
             f: c.invoke.f.to_string(),
             arg: c.invoke.value.clone(),
-            result: c.complete.filter(|o| o.kind == OpType::Ok).map(|o| o.value.clone()),
+            result: c
+                .complete
+                .filter(|o| o.kind == OpType::Ok)
+                .map(|o| o.value.clone()),
             call: c.invoke_pos,
             ret: c.complete_pos.filter(|_| c.outcome() == OpType::Ok),
         })
@@ -196,7 +213,11 @@ fn random_invocation(kind: ModelKind, rng: &mut Rng, counter: &mut i64) -> (&'st
     let v = |rng: &mut Rng| Value::Int(rng.below(4) as i64);
     match kind {
         ModelKind::Register => {
-            if rng.chance(50) { ("read", Value::Nil) } else { ("write", v(rng)) }
+            if rng.chance(50) {
+                ("read", Value::Nil)
+            } else {
+                ("write", v(rng))
+            }
         }
         ModelKind::CasRegister => match rng.below(3) {
             0 => ("read", Value::Nil),
@@ -204,7 +225,11 @@ fn random_invocation(kind: ModelKind, rng: &mut Rng, counter: &mut i64) -> (&'st
             _ => ("cas", Value::from(vec![v(rng), v(rng)])),
         },
         ModelKind::Mutex => {
-            if rng.chance(50) { ("acquire", Value::Nil) } else { ("release", Value::Nil) }
+            if rng.chance(50) {
+                ("acquire", Value::Nil)
+            } else {
+                ("release", Value::Nil)
+            }
         }
         ModelKind::MultiRegister => {
             let n = 1 + rng.below(3);
@@ -291,7 +316,9 @@ fn apply(s: &mut RefState, f: &str, arg: &Value) -> Result<Value, ()> {
             set.insert(arg.as_int().unwrap());
             Ok(arg.clone())
         }
-        (RefState::Set(set), "read") => Ok(Value::List(set.iter().map(|&x| Value::Int(x)).collect())),
+        (RefState::Set(set), "read") => {
+            Ok(Value::List(set.iter().map(|&x| Value::Int(x)).collect()))
+        }
         (RefState::Queue(q), "enqueue") => {
             q.push(arg.as_int().unwrap());
             Ok(arg.clone())
@@ -311,16 +338,20 @@ fn apply(s: &mut RefState, f: &str, arg: &Value) -> Result<Value, ()> {
 fn corrupt(kind: ModelKind, op: &mut Op, rng: &mut Rng) {
     match (kind, &*op.f) {
         (ModelKind::Register | ModelKind::CasRegister, "read") => {
-            op.value = if rng.chance(20) { Value::Nil } else { Value::Int(rng.below(4) as i64) }
+            op.value = if rng.chance(20) {
+                Value::Nil
+            } else {
+                Value::Int(rng.below(4) as i64)
+            }
         }
         (ModelKind::MultiRegister, "txn") => {
             if let Value::List(micro) = &mut op.value {
                 for m in micro {
-                    if let Value::List(m) = m {
-                        if m[0].as_str() == Some("read") {
-                            m[2] = Value::Int(rng.below(4) as i64);
-                            break;
-                        }
+                    if let Value::List(m) = m
+                        && m[0].as_str() == Some("read")
+                    {
+                        m[2] = Value::Int(rng.below(4) as i64);
+                        break;
                     }
                 }
             }
@@ -335,7 +366,11 @@ fn corrupt(kind: ModelKind, op: &mut Op, rng: &mut Rng) {
             }
         }
         (ModelKind::FifoQueue, "dequeue") => {
-            op.value = if rng.chance(20) { Value::Nil } else { Value::Int(1 + rng.below(6) as i64) }
+            op.value = if rng.chance(20) {
+                Value::Nil
+            } else {
+                Value::Int(1 + rng.below(6) as i64)
+            }
         }
         _ => {}
     }
@@ -367,8 +402,18 @@ fn simulate(kind: ModelKind, rng: &mut Rng, max_calls: usize) -> History {
                     continue;
                 }
                 let (f, arg) = random_invocation(kind, rng, &mut counter);
-                ops.push(Op::new(Process::Client(procs[w]), OpType::Invoke, f, arg.clone()));
-                slots[w] = Some(Pending { process: procs[w], f, arg, effect: None });
+                ops.push(Op::new(
+                    Process::Client(procs[w]),
+                    OpType::Invoke,
+                    f,
+                    arg.clone(),
+                ));
+                slots[w] = Some(Pending {
+                    process: procs[w],
+                    f,
+                    arg,
+                    effect: None,
+                });
                 invoked += 1;
             }
             Some(p) if p.effect.is_none() && rng.chance(60) => {
@@ -400,7 +445,9 @@ fn simulate(kind: ModelKind, rng: &mut Rng, max_calls: usize) -> History {
         }
     }
     if rng.chance(35) {
-        let oks: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].kind == OpType::Ok).collect();
+        let oks: Vec<usize> = (0..ops.len())
+            .filter(|&i| ops[i].kind == OpType::Ok)
+            .collect();
         if !oks.is_empty() {
             let i = oks[rng.below(oks.len() as u64) as usize];
             corrupt(kind, &mut ops[i], rng);
@@ -440,7 +487,11 @@ fn run_model(kind: ModelKind, seed: u64, histories: usize, max_calls: usize) {
         let mut failing = Vec::new();
         for engine in [EngineChoice::Wgl, EngineChoice::Jit] {
             let r = check_linearizable(&h, &spec, &limits(engine)).unwrap();
-            let want = if expected { Verdict::Valid } else { Verdict::Invalid };
+            let want = if expected {
+                Verdict::Valid
+            } else {
+                Verdict::Invalid
+            };
             if r.verdict == Verdict::Unknown {
                 unknown += 1;
                 continue;
@@ -454,22 +505,46 @@ fn run_model(kind: ModelKind, seed: u64, histories: usize, max_calls: usize) {
                 );
             }
             if let Some(cx) = r.counterexample {
-                assert_eq!(cx.failed_op.outcome, OpType::Ok, "{kind} #{n}: {}", cx.message);
-                failing.push(cx.failed_op.index);
+                assert_eq!(
+                    cx.failed_op.outcome,
+                    OpType::Ok,
+                    "{kind} #{n}: {}",
+                    cx.message
+                );
+                failing.push(cx.failed_op.complete_index.unwrap());
             }
         }
-        // Both engines name the same op: the first completion no linearization survives.
-        if let [a, b] = failing[..] {
-            assert_eq!(a, b, "{kind} history #{n}: WGL and JIT disagree on the failing op");
+        // WGL names the first completion no linearization survives. So does
+        // JIT without info ops; with them its relaxed pass (info ops reusable)
+        // may only die later.
+        if let [wgl, jit] = failing[..] {
+            let has_info = h.calls().any(|c| c.outcome() == OpType::Info);
+            if has_info {
+                assert!(jit >= wgl, "{kind} history #{n}: JIT failed before WGL");
+            } else {
+                assert_eq!(
+                    wgl, jit,
+                    "{kind} history #{n}: WGL and JIT disagree on the failing op"
+                );
+            }
         }
         if expected { valid += 1 } else { invalid += 1 }
     }
     println!(
         "{kind}: {histories} histories, {valid} valid, {invalid} invalid, 0 disagreements, {unknown} engine runs unknown"
     );
-    assert!(unknown * 100 <= histories, "{kind}: {unknown} runs out of time");
+    // Only the queue may run out of time (see `limits`), and rarely.
+    let allowed = if kind == ModelKind::FifoQueue {
+        histories / 50
+    } else {
+        0
+    };
+    assert!(unknown <= allowed, "{kind}: {unknown} runs out of time");
     // A generator that makes only one kind of history tests little.
-    assert!(valid > histories / 10 && invalid > histories / 20, "{kind}: {valid} valid, {invalid} invalid");
+    assert!(
+        valid > histories / 10 && invalid > histories / 20,
+        "{kind}: {valid} valid, {invalid} invalid"
+    );
 }
 
 const HISTORIES: usize = 2000;

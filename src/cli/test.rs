@@ -7,7 +7,7 @@ use anyhow::Result;
 use splitbrain::config::{Concurrency, TestDef, parse_duration};
 use splitbrain::harness::{self, Environment, RunOutcome};
 use splitbrain::store::Store;
-use splitbrain_checkers::Verdict;
+use splitbrain_nemeses::{FaultSpec, parse_fault_list};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::nodes::NodeArgs;
@@ -48,21 +48,39 @@ pub struct TestArgs {
     /// Override the workload: register, set or counter.
     #[arg(long)]
     pub workload: Option<String>,
+    /// Faults to inject, comma-separated: partition, kill, pause, clock, packet, or all;
+    /// `none` turns off the definition's nemesis.
+    #[arg(long, value_name = "FAULTS", value_parser = |s: &str| parse_fault_list(s).map(FaultList))]
+    pub nemesis: Option<FaultList>,
+    /// Time between a fault's start and its stop, and between faults (default 10s).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub nemesis_interval: Option<Duration>,
     /// Store directory.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
+    #[command(flatten)]
+    pub gate: crate::cli::gate::GateArgs,
     /// Bring up a local lab of this many nodes for the run and take it down
     /// afterwards, whatever happens (needs root; see `splitbrain lab`).
     #[arg(long, value_name = "NODES")]
     pub lab: Option<usize>,
 }
 
+/// `--nemesis partition,kill`: one flag value holding the whole list.
+#[derive(Clone, Debug)]
+pub struct FaultList(pub Vec<FaultSpec>);
+
 pub fn run(args: TestArgs) -> Result<u8> {
     let Some(n) = args.lab else {
         return run_on_nodes(&args);
     };
-    if !args.nodes.nodes.is_empty() || !args.nodes.node.is_empty() || args.nodes.nodes_file.is_some() {
-        anyhow::bail!("--lab brings up its own nodes: drop --nodes/--node/--nodes-file, or drop --lab");
+    if !args.nodes.nodes.is_empty()
+        || !args.nodes.node.is_empty()
+        || args.nodes.nodes_file.is_some()
+    {
+        anyhow::bail!(
+            "--lab brings up its own nodes: drop --nodes/--node/--nodes-file, or drop --lab"
+        );
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -123,7 +141,7 @@ fn run_on_nodes(args: &TestArgs) -> Result<u8> {
             }
             let outcome = harness::run_test(&def, &env, &store, stop.clone()).await?;
             print_summary(&outcome);
-            code = verdict_code(outcome.results.verdict);
+            code = args.gate.code(outcome.results.verdict);
             if code != exit::VALID || stop.is_cancelled() {
                 break;
             }
@@ -142,7 +160,9 @@ fn spawn_ctrl_c(stop: CancellationToken) {
             );
             stop.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("aborted");
+                eprintln!(
+                    "aborted: faults may be left on the nodes; remove them with `splitbrain heal` (add --db FILE to resume the database)"
+                );
                 std::process::exit(exit::ERROR as i32);
             }
         }
@@ -173,31 +193,26 @@ fn apply_flags(def: &mut TestDef, a: &TestArgs) {
     if a.leave_db_running {
         def.leave_db_running = true;
     }
-}
-
-pub fn verdict_code(v: Verdict) -> u8 {
-    match v {
-        Verdict::Valid => exit::VALID,
-        Verdict::Invalid => exit::INVALID,
-        Verdict::Unknown => exit::UNKNOWN,
+    if let Some(FaultList(faults)) = &a.nemesis {
+        def.nemesis.get_or_insert_default().faults = faults.clone();
+    }
+    if let Some(i) = a.nemesis_interval {
+        def.nemesis.get_or_insert_default().interval = Some(i);
     }
 }
 
+/// What ran, the verdicts, and where the report is.
 pub fn print_summary(outcome: &RunOutcome) {
-    let r = &outcome.results;
-    println!();
-    println!("{} {}  →  {}", r.test, r.run, r.verdict.as_str().to_uppercase());
-    println!(
-        "  ops: {} invoked, {} ok, {} fail, {} info",
-        r.ops.invoke, r.ops.ok, r.ops.fail, r.ops.info
+    let report = outcome.dir.join(splitbrain_reports::REPORT_FILE);
+    let report = report.exists().then_some(report);
+    print!(
+        "{}",
+        splitbrain_reports::summary::render_summary(
+            &outcome.results,
+            &outcome.dir,
+            report.as_deref()
+        )
     );
-    for c in &r.checkers {
-        println!("  {:<13} {:<8} {}", c.name, c.verdict.as_str(), c.summary);
-    }
-    for n in &r.notes {
-        println!("  note: {n}");
-    }
-    println!("  stored in {}", outcome.dir.display());
 }
 
 /// Re-run the checkers on a stored run (default: the latest). A history cut
@@ -209,6 +224,8 @@ pub struct AnalyzeArgs {
     /// Store directory.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
+    #[command(flatten)]
+    pub gate: crate::cli::gate::GateArgs,
 }
 
 pub fn analyze(args: AnalyzeArgs) -> Result<u8> {
@@ -221,5 +238,5 @@ pub fn analyze(args: AnalyzeArgs) -> Result<u8> {
     let specs = splitbrain::analysis::checker_specs(workload, &def.checkers)?;
     let outcome = harness::check_run(&run, &specs, Vec::new(), true)?;
     print_summary(&outcome);
-    Ok(verdict_code(outcome.results.verdict))
+    Ok(args.gate.code(outcome.results.verdict))
 }

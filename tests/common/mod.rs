@@ -36,10 +36,18 @@ pub fn lab_available(test: &str) -> bool {
     let missing = if !is_root() {
         Some("not root".to_string())
     } else {
-        ["ip", "iptables", "etcd", "etcdctl", "ssh", "ssh-keygen", "sshd"]
-            .iter()
-            .find(|b| !has_binary(b))
-            .map(|b| format!("{b} is not installed (run scripts/install-deps)"))
+        [
+            "ip",
+            "iptables",
+            "etcd",
+            "etcdctl",
+            "ssh",
+            "ssh-keygen",
+            "sshd",
+        ]
+        .iter()
+        .find(|b| !has_binary(b))
+        .map(|b| format!("{b} is not installed (run scripts/install-deps)"))
     };
     match missing {
         None => true,
@@ -85,8 +93,18 @@ impl Lab {
         let n = nodes.to_string();
         let out = run(
             &repo(),
-            &["lab", "up", "--nodes", &n, "--subnet", &lab.subnet, "--name", &lab.name,
-              "--lab-dir", lab.dir.to_str().unwrap()],
+            &[
+                "lab",
+                "up",
+                "--nodes",
+                &n,
+                "--subnet",
+                &lab.subnet,
+                "--name",
+                &lab.name,
+                "--lab-dir",
+                lab.dir.to_str().unwrap(),
+            ],
         );
         assert!(out.status.success(), "lab up failed");
         lab
@@ -95,7 +113,14 @@ impl Lab {
     pub fn down(&self) {
         let out = run(
             &repo(),
-            &["lab", "down", "--name", &self.name, "--lab-dir", self.dir.to_str().unwrap()],
+            &[
+                "lab",
+                "down",
+                "--name",
+                &self.name,
+                "--lab-dir",
+                self.dir.to_str().unwrap(),
+            ],
         );
         assert!(out.status.success(), "lab down failed");
     }
@@ -113,10 +138,15 @@ impl Lab {
         };
         assert!(!sh("ip netns list").contains(&prefix), "namespace left");
         assert!(!sh("ip -o link show").contains(&prefix), "link left");
-        assert!(!sh("iptables -w -S").contains(&prefix), "iptables rule left");
+        assert!(
+            !sh("iptables -w -S").contains(&prefix),
+            "iptables rule left"
+        );
         let procs = sh("ps -eo args");
         assert!(
-            !procs.lines().any(|l| l.contains(self.dir.to_str().unwrap())),
+            !procs
+                .lines()
+                .any(|l| l.contains(self.dir.to_str().unwrap())),
             "lab process left: {procs}"
         );
     }
@@ -126,7 +156,14 @@ impl Drop for Lab {
     fn drop(&mut self) {
         // Best effort even while panicking: never leave a lab behind.
         let _ = bin()
-            .args(["lab", "down", "--name", &self.name, "--lab-dir", self.dir.to_str().unwrap()])
+            .args([
+                "lab",
+                "down",
+                "--name",
+                &self.name,
+                "--lab-dir",
+                self.dir.to_str().unwrap(),
+            ])
             .output();
     }
 }

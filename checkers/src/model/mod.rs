@@ -105,6 +105,14 @@ pub trait Model: Clone + Send + Sync + 'static {
     /// Why `op` cannot happen in `state`, e.g. "can't read 3 from a register holding 4".
     fn explain(&mut self, state: Self::State, op: Self::Op) -> String;
 
+    /// Whether the states reachable by any sequence of the compiled ops are
+    /// finitely many (a register only ever holds values the history names; a
+    /// queue can grow without end). Only then may the JIT engine try its
+    /// relaxed pass, where each info op may take effect any number of times.
+    fn finite_states(&self) -> bool {
+        false
+    }
+
     /// Bytes held by tables that grow during the search (interned states,
     /// memoized transitions), counted against the memory budget.
     fn memory_bytes(&self) -> u64 {

@@ -52,10 +52,7 @@ impl MultiRegister {
             return Err(format!("{expected}, found {} ({m})", m.kind_name()));
         };
         let [f, k, v] = parts.as_slice() else {
-            return Err(format!(
-                "{expected}, found a list of {} ({m})",
-                parts.len()
-            ));
+            return Err(format!("{expected}, found a list of {} ({m})", parts.len()));
         };
         let write = match f.as_str() {
             Some("read" | "r") => false,
@@ -140,6 +137,10 @@ impl Model for MultiRegister {
         self.scratch = regs;
         self.memo.insert((s, op), t);
         t
+    }
+
+    fn finite_states(&self) -> bool {
+        true
     }
 
     fn is_read_only(&self, op: u32) -> bool {

@@ -45,12 +45,20 @@ impl Model for Mutex {
         }
     }
 
+    fn finite_states(&self) -> bool {
+        true
+    }
+
     fn is_read_only(&self, _op: MutexOp) -> bool {
         false
     }
 
     fn hash_state(&self, held: bool) -> u64 {
-        if held { 0x9e37_79b9_7f4a_7c15 } else { 0x3c6e_f372_fe94_f82a }
+        if held {
+            0x9e37_79b9_7f4a_7c15
+        } else {
+            0x3c6e_f372_fe94_f82a
+        }
     }
 
     fn show_state(&self, held: bool) -> String {

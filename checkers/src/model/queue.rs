@@ -125,10 +125,7 @@ impl Model for FifoQueue {
         let cur = self.states.get(s);
         match op {
             QueueOp::Dequeue(x) => match cur.first() {
-                None => format!(
-                    "can't dequeue {} from an empty queue",
-                    self.elements.get(x)
-                ),
+                None => format!("can't dequeue {} from an empty queue", self.elements.get(x)),
                 Some(&h) => format!(
                     "can't dequeue {} from a queue whose head is {}",
                     self.elements.get(x),

@@ -74,7 +74,11 @@ impl Model for Register {
             f => Err(format!(
                 "the {} model has no operation `{f}`; expected {}",
                 if self.cas { "cas-register" } else { "register" },
-                if self.cas { "read, write or cas" } else { "read or write" }
+                if self.cas {
+                    "read, write or cas"
+                } else {
+                    "read or write"
+                }
             )),
         }
     }
@@ -90,6 +94,10 @@ impl Model for Register {
             RegisterOp::Write(v) => Some(v),
             RegisterOp::Cas(old, new) => (old == s).then_some(new),
         }
+    }
+
+    fn finite_states(&self) -> bool {
+        true
     }
 
     fn is_read_only(&self, op: RegisterOp) -> bool {

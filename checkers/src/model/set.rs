@@ -105,6 +105,10 @@ impl Model for SetModel {
         }
     }
 
+    fn finite_states(&self) -> bool {
+        true
+    }
+
     fn is_read_only(&self, op: SetOp) -> bool {
         matches!(op, SetOp::Read(_))
     }
