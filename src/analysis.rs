@@ -3,19 +3,9 @@
 //! Used at the end of `splitbrain test` and by `splitbrain analyze`, which
 //! re-reads a stored run (a partial history from a killed controller included).
 //!
-//! `results.json` (schema `splitbrain-results/1`, documented in
-//! `docs/results-schema.md` and defined by `splitbrain_reports::results`):
-//!
-//! ```json
-//! { "schema": "splitbrain-results/1",
-//!   "test": "etcd-register", "run": "20261125T101500.000Z",
-//!   "verdict": "valid" | "invalid" | "unknown",
-//!   "ops": { "invoke": 1200, "ok": 1100, "fail": 20, "info": 80 },
-//!   "truncated": false,            // true when a cut last line was dropped
-//!   "checkers": [ { "name": "linearizable", "verdict": "valid", "summary": "...", "result": {...} } ] }
-//! ```
-//!
-//! `result` is the checker's own serialized result (for `linearizable`, the
+//! What `results.json` holds is defined by `splitbrain_reports::results` and
+//! documented in `docs/results-schema.md`; each checker's `result` is its own
+//! serialized result (for `linearizable`, the
 //! `splitbrain_checkers::LinearizabilityResult` with its counterexample).
 
 use std::time::Duration;
@@ -162,13 +152,4 @@ pub fn analyze(
         out.push(outcome);
     }
     Ok(out)
-}
-
-pub fn op_counts(history: &History) -> OpCounts {
-    OpCounts::of(history)
-}
-
-/// The run's verdict: the worst of its checkers' (invalid > unknown > valid).
-pub fn overall(checkers: &[CheckerOutcome]) -> Verdict {
-    Results::overall(checkers)
 }

@@ -212,7 +212,7 @@ pub async fn run_test(
     );
     let result = run_in(&plan, env, &run, stop).await;
     let outcome = match result {
-        Ok(notes) => check_run(&run, &plan.checkers, notes, false),
+        Ok(notes) => check_run(&run, &plan.def, &plan.checkers, notes, false),
         Err(e) => {
             tracing::error!("{e:#}");
             logging::end_run_log();
@@ -497,6 +497,7 @@ fn spawn_ticker(
 /// Step 6: read the history back from disk, check it, write `results.json`.
 pub fn check_run(
     run: &RunDir,
+    def: &TestDef,
     checkers: &[splitbrain_workloads::CheckerSpec],
     notes: Vec<String>,
     allow_truncated: bool,
@@ -515,15 +516,15 @@ pub fn check_run(
         schema: analysis::SCHEMA.into(),
         test: run.test_name.clone(),
         run: run.timestamp.clone(),
-        verdict: analysis::overall(&outcomes),
-        ops: analysis::op_counts(&loaded.history),
+        verdict: Results::overall(&outcomes),
         truncated: !loaded.warnings.is_empty(),
         checkers: outcomes,
         notes,
         ..Results::default()
     };
-    // Configuration, start time, duration and faults; then report.html, junit.xml, store index.
-    crate::report::describe_run(&mut results, run, &loaded.history);
+    // Op counts, configuration, start time, duration and faults; then report.html,
+    // junit.xml, store index.
+    crate::report::describe_run(&mut results, run, def, &loaded.history);
     write_results(&run.results(), &results)?;
     crate::report::write_reports(run, &results, &loaded.history);
     Ok(RunOutcome {

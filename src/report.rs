@@ -10,17 +10,14 @@ use splitbrain_history::History;
 use splitbrain_reports::{Results, RunConfig};
 
 use crate::config::{Concurrency, TestDef};
-use crate::store::{RunDir, Store, TEST_FILE};
+use crate::store::{RunDir, Store};
 
-/// Fills in what the run was (from its `test.yaml`), when it started (its
-/// folder's name) and what its history shows (op counts, duration, faults).
-pub fn describe_run(results: &mut Results, run: &RunDir, history: &History) {
+/// Fills in what the run was (its effective test definition), when it started
+/// (its folder's name) and what its history shows (op counts, duration, faults).
+pub fn describe_run(results: &mut Results, run: &RunDir, def: &TestDef, history: &History) {
     results.describe_history(history);
     results.started = started(&run.timestamp);
-    match TestDef::load(&run.file(TEST_FILE)) {
-        Ok(def) => results.config = run_config(&def),
-        Err(e) => tracing::warn!("the report will not show the test configuration: {e:#}"),
-    }
+    results.config = run_config(def);
 }
 
 /// The configuration of a run, from its effective test definition.

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use splitbrain_history::codec::JsonlWriter;
 use splitbrain_history::{Op, OpType, Process, Value};
 use splitbrain_workloads::{Client, ClientFactory, Outcome, Request, Target, WorkerGenerator};
 use tokio_util::sync::CancellationToken;
@@ -49,8 +50,7 @@ impl Counts {
 
 struct Sink {
     next_index: u64,
-    out: Box<dyn Write + Send>,
-    line: Vec<u8>,
+    out: JsonlWriter<Box<dyn Write + Send>>,
     /// The first write error; recording stops being possible and the run fails.
     error: Option<std::io::Error>,
 }
@@ -81,8 +81,7 @@ impl Recorder {
             start: Instant::now(),
             sink: Arc::new(Mutex::new(Sink {
                 next_index: 0,
-                out,
-                line: Vec::with_capacity(256),
+                out: JsonlWriter::new(out),
                 error: None,
             })),
             counts: Arc::default(),
@@ -112,17 +111,10 @@ impl Recorder {
         op.index = sink.next_index;
         sink.next_index += 1;
         op.time = Some(self.now_ns());
-        let Sink {
-            out, line, error, ..
-        } = &mut *sink;
-        line.clear();
-        // Serializing an Op cannot fail: every field is plain data.
-        serde_json::to_writer(&mut *line, &op).expect("ops serialize to JSON");
-        line.push(b'\n');
-        if error.is_none()
-            && let Err(e) = out.write_all(line)
+        if sink.error.is_none()
+            && let Err(e) = sink.out.write(&op)
         {
-            *error = Some(e);
+            sink.error = Some(e);
         }
     }
 

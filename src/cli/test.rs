@@ -236,7 +236,7 @@ pub fn analyze(args: AnalyzeArgs) -> Result<u8> {
     let def = TestDef::load(&run.file(splitbrain::store::TEST_FILE))?;
     let workload = def.workload.kind.parse()?;
     let specs = splitbrain::analysis::checker_specs(workload, &def.checkers)?;
-    let outcome = harness::check_run(&run, &specs, Vec::new(), true)?;
+    let outcome = harness::check_run(&run, &def, &specs, Vec::new(), true)?;
     print_summary(&outcome);
     Ok(args.gate.code(outcome.results.verdict))
 }
