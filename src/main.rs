@@ -16,6 +16,15 @@ pub mod exit {
     pub const INVALID: u8 = 1;
     pub const UNKNOWN: u8 = 2;
     pub const ERROR: u8 = 3;
+
+    /// The exit code of a verdict.
+    pub fn of(v: splitbrain_checkers::Verdict) -> u8 {
+        match v {
+            splitbrain_checkers::Verdict::Valid => VALID,
+            splitbrain_checkers::Verdict::Invalid => INVALID,
+            splitbrain_checkers::Verdict::Unknown => UNKNOWN,
+        }
+    }
 }
 
 #[derive(Parser)]

@@ -228,11 +228,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     Ok(if errors > 0 {
         exit::ERROR
     } else {
-        match overall {
-            Verdict::Valid => exit::VALID,
-            Verdict::Invalid => exit::INVALID,
-            Verdict::Unknown => exit::UNKNOWN,
-        }
+        exit::of(overall)
     })
 }
 

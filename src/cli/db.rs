@@ -45,9 +45,7 @@ pub struct DownArgs {
 }
 
 pub fn run(args: DbArgs) -> anyhow::Result<u8> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = crate::cli::runtime()?;
     rt.block_on(async move {
         match args.action {
             DbAction::Up(t) => up(t).await,

@@ -26,17 +26,13 @@ impl GateArgs {
     /// The exit code for a run's verdict: 0 valid, 1 invalid, 2 unknown — or 0 for
     /// unknown under `--fail-on invalid`.
     pub fn code(&self, v: Verdict) -> u8 {
-        match (v, self.fail_on) {
-            (Verdict::Valid, _) => exit::VALID,
-            (Verdict::Invalid, _) => exit::INVALID,
-            (Verdict::Unknown, FailOn::Unknown) => exit::UNKNOWN,
-            (Verdict::Unknown, FailOn::Invalid) => {
-                eprintln!(
-                    "note: the verdict is unknown, which does not fail the run under --fail-on invalid"
-                );
-                exit::VALID
-            }
+        if v == Verdict::Unknown && self.fail_on == FailOn::Invalid {
+            eprintln!(
+                "note: the verdict is unknown, which does not fail the run under --fail-on invalid"
+            );
+            return exit::VALID;
         }
+        exit::of(v)
     }
 }
 

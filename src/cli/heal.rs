@@ -29,9 +29,7 @@ pub struct HealArgs {
 }
 
 pub fn run(args: HealArgs) -> Result<u8> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = crate::cli::runtime()?;
     rt.block_on(async move {
         let def = match &args.db {
             Some(path) => Some(splitbrain::builtin::load_db(path)?),

@@ -57,9 +57,7 @@ pub struct UpArgs {
 }
 
 pub fn run(args: LabArgs) -> anyhow::Result<u8> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = crate::cli::runtime()?;
     rt.block_on(async move {
         match args.action {
             LabAction::Up(up) => {

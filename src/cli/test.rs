@@ -71,8 +71,9 @@ pub struct TestArgs {
 pub struct FaultList(pub Vec<FaultSpec>);
 
 pub fn run(args: TestArgs) -> Result<u8> {
+    let rt = crate::cli::runtime()?;
     let Some(n) = args.lab else {
-        return run_on_nodes(&args);
+        return run_on_nodes(&args, &rt);
     };
     if !args.nodes.nodes.is_empty()
         || !args.nodes.node.is_empty()
@@ -82,9 +83,6 @@ pub fn run(args: TestArgs) -> Result<u8> {
             "--lab brings up its own nodes: drop --nodes/--node/--nodes-file, or drop --lab"
         );
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let mut cfg = splitbrain_control::lab::LabConfig::new(n);
     cfg.dir = args.nodes.lab_dir.clone();
     if cfg.dir.join("inventory.json").exists() {
@@ -97,8 +95,7 @@ pub fn run(args: TestArgs) -> Result<u8> {
     let result = match up {
         Ok(inv) => {
             eprintln!("lab up: {} nodes", inv.nodes.len());
-            // The runtime is not needed while the test runs its own.
-            run_on_nodes(&args)
+            run_on_nodes(&args, &rt)
         }
         Err(e) => Err(anyhow::anyhow!("lab up: {e}")),
     };
@@ -110,7 +107,7 @@ pub fn run(args: TestArgs) -> Result<u8> {
     result
 }
 
-fn run_on_nodes(args: &TestArgs) -> Result<u8> {
+fn run_on_nodes(args: &TestArgs, rt: &tokio::runtime::Runtime) -> Result<u8> {
     splitbrain::logging::init();
     let mut def = match &args.file {
         Some(path) => TestDef::load(path)?,
@@ -128,9 +125,6 @@ fn run_on_nodes(args: &TestArgs) -> Result<u8> {
         Environment::default()
     };
     let store = Store::new(&args.store);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     rt.block_on(async {
         let stop = CancellationToken::new();
         spawn_ctrl_c(stop.clone());
