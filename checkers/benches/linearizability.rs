@@ -19,27 +19,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use splitbrain_checkers::testing::{Rng, knossos_cases, knossos_spec};
 use splitbrain_checkers::{
     EngineChoice, Limits, ModelKind, ModelSpec, Verdict, check_linearizable,
 };
 use splitbrain_history::{History, Op, OpType, Process, Value};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 #[derive(Clone)]
 struct SimOp {
@@ -198,20 +182,19 @@ fn multi_key(seed: u64, keys: usize, calls_per_key: usize, procs: usize, info: f
 
 /// Peak resident memory since the last reset, in bytes (Linux).
 fn peak_rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
+    proc_status_bytes("VmHWM:")
 }
 
 fn current_rss() -> u64 {
+    proc_status_bytes("VmRSS:")
+}
+
+/// A `kB` field of `/proc/self/status`, in bytes; 0 if unreadable.
+fn proc_status_bytes(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
@@ -280,39 +263,17 @@ fn corpus() {
         println!("knossos corpus: missing at {}, skipped", dir.display());
         return;
     }
-    let mut files = Vec::new();
-    for model in std::fs::read_dir(&dir).unwrap() {
-        let model = model.unwrap().path();
-        let kind: ModelKind = model
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        for sub in ["good", "bad"] {
-            if let Ok(rd) = std::fs::read_dir(model.join(sub)) {
-                for f in rd {
-                    files.push((f.unwrap().path(), kind));
-                }
-            }
-        }
-    }
     let opts = splitbrain_history::codec::ReadOptions::default();
     let read_start = Instant::now();
-    let histories: Vec<_> = files
-        .iter()
-        .map(|(p, k)| (splitbrain_history::codec::read_path(p, &opts).unwrap(), *k))
+    let histories: Vec<_> = knossos_cases(&dir)
+        .into_iter()
+        .map(|(p, k, _)| (splitbrain_history::codec::read_path(&p, &opts).unwrap(), k))
         .collect();
     let read = read_start.elapsed();
     let start = Instant::now();
     let mut counts = [0; 3];
     for (h, kind) in &histories {
-        let mut spec = ModelSpec::new(*kind);
-        if *kind == ModelKind::MultiRegister {
-            spec = spec.with_initial(Value::Int(0));
-        }
-        let r = check_linearizable(h, &spec, &limits(EngineChoice::Auto)).unwrap();
+        let r = check_linearizable(h, &knossos_spec(*kind), &limits(EngineChoice::Auto)).unwrap();
         counts[r.verdict as usize] += 1;
     }
     println!(

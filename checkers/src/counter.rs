@@ -21,13 +21,13 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType, Process, Value};
 
 use crate::Verdict;
 
 /// What the counter checker found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CounterResult {
     pub verdict: Verdict,
     /// Why the verdict is `Unknown`.
@@ -40,7 +40,7 @@ pub struct CounterResult {
 }
 
 /// One read outside its bounds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CounterError {
     /// The `index` of the read's `ok` completion.
     pub index: u64,
@@ -169,24 +169,10 @@ fn clamp(x: i128) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use splitbrain_history::Op;
-
     use super::*;
+    use crate::testing::history;
 
     use OpType::{Fail, Info, Invoke, Ok};
-
-    fn history(rows: &[(u64, OpType, &str, Value)]) -> History {
-        let ops = rows
-            .iter()
-            .enumerate()
-            .map(|(i, (p, kind, f, v))| {
-                let mut op = Op::new(Process::Client(*p), *kind, f, v.clone());
-                op.index = i as u64;
-                op
-            })
-            .collect();
-        History::new(ops).unwrap()
-    }
 
     fn int(i: i64) -> Value {
         Value::Int(i)

@@ -88,6 +88,8 @@ mod wgl;
 pub mod counter;
 pub mod set;
 pub mod stats;
+#[doc(hidden)]
+pub mod testing;
 
 pub use limits::{EngineChoice, Limits};
 pub use linearizable::{check_linearizable, check_with_model};

@@ -22,13 +22,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType, Value};
 
 use crate::Verdict;
 
 /// What the set checker found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SetResult {
     pub verdict: Verdict,
     /// Why the verdict is `Unknown`.
@@ -170,23 +170,8 @@ pub fn check(history: &History) -> SetResult {
 
 #[cfg(test)]
 mod tests {
-    use splitbrain_history::{Op, Process};
-
     use super::*;
-
-    /// A history from (process, type, f, value) rows.
-    fn history(rows: &[(u64, OpType, &str, Value)]) -> History {
-        let ops = rows
-            .iter()
-            .enumerate()
-            .map(|(i, (p, kind, f, v))| {
-                let mut op = Op::new(Process::Client(*p), *kind, f, v.clone());
-                op.index = i as u64;
-                op
-            })
-            .collect();
-        History::new(ops).unwrap()
-    }
+    use crate::testing::history;
 
     use OpType::{Fail, Info, Invoke, Ok};
 

@@ -11,13 +11,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType};
 
 use crate::Verdict;
 
 /// Outcome counts of a group of operations.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub count: u64,
     pub ok_count: u64,
@@ -37,7 +37,7 @@ impl Counts {
 }
 
 /// What the stats checker found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatsResult {
     pub verdict: Verdict,
     /// Why the verdict is not `Valid`.

@@ -8,9 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use splitbrain_checkers::{
-    EngineChoice, Limits, ModelKind, ModelSpec, Verdict, check_linearizable,
-};
+use splitbrain_checkers::testing::{knossos_cases, knossos_spec};
+use splitbrain_checkers::{EngineChoice, Limits, ModelKind, Verdict, check_linearizable};
 use splitbrain_history::Value;
 use splitbrain_history::codec::{ReadOptions, read_path};
 
@@ -27,45 +26,10 @@ fn corpus_dir() -> Option<PathBuf> {
     None
 }
 
-/// Every (file, model, expected verdict) of the corpus, sorted.
-fn cases(dir: &Path) -> Vec<(PathBuf, ModelKind, Verdict)> {
-    let mut out = Vec::new();
-    for model_dir in std::fs::read_dir(dir).unwrap() {
-        let model_dir = model_dir.unwrap().path();
-        let model: ModelKind = model_dir
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        for (sub, verdict) in [("good", Verdict::Valid), ("bad", Verdict::Invalid)] {
-            let Ok(files) = std::fs::read_dir(model_dir.join(sub)) else {
-                continue;
-            };
-            for f in files {
-                out.push((f.unwrap().path(), model, verdict));
-            }
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-fn spec(model: ModelKind) -> ModelSpec {
-    let spec = ModelSpec::new(model);
-    // Knossos' multi-register histories start every register at 0.
-    if model == ModelKind::MultiRegister {
-        spec.with_initial(Value::Int(0))
-    } else {
-        spec
-    }
-}
-
 #[test]
 fn every_corpus_history_gets_its_folders_verdict() {
     let Some(dir) = corpus_dir() else { return };
-    let cases = cases(&dir);
+    let cases = knossos_cases(&dir);
     assert!(
         cases.len() > 100,
         "expected the whole corpus, found {} files",
@@ -83,7 +47,7 @@ fn every_corpus_history_gets_its_folders_verdict() {
                 time: Some(Duration::from_secs(60)),
                 ..Limits::default()
             };
-            let r = check_linearizable(&history, &spec(*model), &limits).unwrap();
+            let r = check_linearizable(&history, &knossos_spec(*model), &limits).unwrap();
             if r.verdict != *expected {
                 wrong.push(format!(
                     "{} ({model}, {engine}): expected {expected}, got {} {}",
@@ -128,7 +92,8 @@ fn rethink_minimal_counterexample_names_the_read_of_3_and_the_write_of_4() {
             engine,
             ..Limits::default()
         };
-        let r = check_linearizable(&history, &spec(ModelKind::CasRegister), &limits).unwrap();
+        let r =
+            check_linearizable(&history, &knossos_spec(ModelKind::CasRegister), &limits).unwrap();
         assert_eq!(r.verdict, Verdict::Invalid);
         let cx = r.counterexample.unwrap();
         assert_eq!(cx.failed_op.f, "read");

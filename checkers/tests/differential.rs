@@ -9,28 +9,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use splitbrain_checkers::testing::Rng;
 use splitbrain_checkers::{
     EngineChoice, Limits, ModelKind, ModelSpec, Verdict, check_linearizable,
 };
 use splitbrain_history::{History, Op, OpType, Process, Value};
-
-/// xorshift64*: a tiny deterministic PRNG, so the test needs no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Reference semantics, written on plain values, independently of the crate.

@@ -4,25 +4,12 @@
 
 use std::time::Duration;
 
+use splitbrain_checkers::testing::history;
 use splitbrain_checkers::{
     CheckError, EngineChoice, Limits, LinearizabilityResult, ModelKind, ModelSpec, Verdict,
     check_linearizable,
 };
 use splitbrain_history::{History, Op, OpType, Process, Value};
-
-/// A history from `(process, type, f, value)` rows, indexed in order.
-fn history(rows: &[(u64, OpType, &str, Value)]) -> History {
-    let ops = rows
-        .iter()
-        .enumerate()
-        .map(|(i, (p, t, f, v))| {
-            let mut op = Op::new(Process::Client(*p), *t, f, v.clone());
-            op.index = i as u64;
-            op
-        })
-        .collect();
-    History::new(ops).unwrap()
-}
 
 use OpType::{Fail, Info, Invoke, Ok as Done};
 

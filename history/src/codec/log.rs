@@ -57,18 +57,7 @@ impl Parser {
     }
 
     pub(crate) fn feed(&mut self, chunk: &Chunk<'_>) -> Result<usize, LineError> {
-        let mut rest = chunk.text;
-        let mut line_no = chunk.line_base - 1;
-        while !rest.is_empty() {
-            line_no += 1;
-            let (line, has_newline) = match rest.find('\n') {
-                Some(n) => {
-                    let line = &rest[..n];
-                    rest = &rest[n + 1..];
-                    (line, true)
-                }
-                None => (std::mem::take(&mut rest), false),
-            };
+        for (line_no, line, has_newline) in chunk.lines() {
             let line = line.strip_suffix('\r').unwrap_or(line);
             let Some(part) = op_part(line) else { continue };
             match parse_op(part, self.out.ops.len() as u64) {

@@ -253,6 +253,17 @@ impl Chunk<'_> {
             at_eof: true,
         }
     }
+
+    /// The chunk's lines as (line number, line without its `\n`, whether a
+    /// `\n` ended it): only the last line of the last chunk may lack one.
+    pub(crate) fn lines(&self) -> impl Iterator<Item = (usize, &str, bool)> {
+        (self.line_base..)
+            .zip(self.text.split_inclusive('\n'))
+            .map(|(n, line)| match line.strip_suffix('\n') {
+                Some(line) => (n, line, true),
+                None => (n, line, false),
+            })
+    }
 }
 
 /// Warnings as (line, message), before the file name is attached.

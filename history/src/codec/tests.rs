@@ -1,37 +1,14 @@
 //! Tests that need the codecs' internals: the fast EDN path must read exactly
 //! what clojure-reader reads.
 
-use std::path::{Path, PathBuf};
-
 use super::{Format, ReadOptions, edn, parse_stream};
 use crate::{Op, Value};
 
-/// The Knossos corpus beside the checkout, or `None` (with the reason printed)
-/// outside CI. In CI a missing corpus fails.
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/knossos");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "the Knossos corpus is missing at {} (CI=true: shared/ must sit beside the checkout)",
-        dir.display()
-    );
-    eprintln!("skipping: the Knossos corpus is not at {}", dir.display());
-    None
-}
+// The integration tests' corpus helpers, shared rather than copied.
+#[path = "../../tests/common/mod.rs"]
+mod common;
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            walk(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
+use common::{corpus, files_under};
 
 /// clojure-reader returns maps sorted by key; the fast path keeps written
 /// order. Compare modulo that.
@@ -79,8 +56,7 @@ fn assert_same(text: &str, what: &str) -> usize {
 #[test]
 fn fast_path_matches_clojure_reader_on_the_corpus() {
     let Some(dir) = corpus() else { return };
-    let mut files = Vec::new();
-    walk(&dir, &mut files);
+    let files = files_under(&dir);
     assert!(
         files.len() > 100,
         "expected the whole corpus, found {} files",
@@ -182,9 +158,15 @@ fn chunked(text: &str, format: Format, chunk: usize) -> Result<super::Parsed, (u
         format: Some(format),
         ..ReadOptions::default()
     };
-    parse_stream(text.as_bytes(), text.len(), Path::new("x"), &opts, chunk)
-        .map(|(_, parsed, _)| parsed)
-        .map_err(|e| (e.line, e.message))
+    parse_stream(
+        text.as_bytes(),
+        text.len(),
+        std::path::Path::new("x"),
+        &opts,
+        chunk,
+    )
+    .map(|(_, parsed, _)| parsed)
+    .map_err(|e| (e.line, e.message))
 }
 
 fn whole(text: &str, format: Format) -> Result<super::Parsed, (usize, String)> {
@@ -213,8 +195,7 @@ fn assert_chunking_invisible(text: &str, format: Format, what: &str) {
 #[test]
 fn chunk_boundaries_are_invisible_on_the_corpus() {
     let Some(dir) = corpus() else { return };
-    let mut files = Vec::new();
-    walk(&dir, &mut files);
+    let files = files_under(&dir);
     // The multi-line maps and the comment-laden lists are the interesting ones.
     for f in files.iter().filter(|f| {
         let name = f.to_string_lossy();
