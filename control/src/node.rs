@@ -1,9 +1,12 @@
 //! Nodes: a name, and where to reach its SSH server.
 
 use std::fmt;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::RemoteError;
 
 /// One machine under test. `name` is what people and templates call it (`{{node}}`);
 /// `host` and `port` are where its SSH server listens. For Jepsen-style node lists the
@@ -36,6 +39,28 @@ impl Node {
         } else {
             format!("{}:{}", self.host, self.port)
         }
+    }
+
+    /// The node's IP address: `host` when it is one, else what it resolves to (IPv4
+    /// preferred). What templates call `{{ip}}` and what faults aim at.
+    pub fn ip(&self) -> Result<String, RemoteError> {
+        if self.host.parse::<IpAddr>().is_ok() {
+            return Ok(self.host.clone());
+        }
+        let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map(|a| a.collect())
+            .unwrap_or_default();
+        addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or(addrs.first())
+            .map(|a| a.ip().to_string())
+            .ok_or_else(|| RemoteError::Connect {
+                node: self.name.clone(),
+                addr: self.addr(),
+                reason: format!("cannot resolve {:?} to an address", self.host),
+            })
     }
 
     /// Parses one entry of `--nodes`/`--node`/`--nodes-file`: `host`, `host:port`,

@@ -1,7 +1,6 @@
 //! The nemesis: faults planned from a seed, carried out on the nodes, recorded in the history.
 
 use std::collections::BTreeMap;
-use std::net::ToSocketAddrs;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -329,20 +328,11 @@ impl Nemesis {
             }
         }
 
-        let mut ips = BTreeMap::new();
-        for n in cluster.nodes() {
-            let ip = db
-                .and_then(|d| d.vars(&n.name))
-                .and_then(|v| v.get("ip").cloned())
-                .or_else(|| resolve(&n.host))
-                .ok_or_else(|| {
-                    NemesisError::Config(format!(
-                        "cannot resolve the address of node {} ({})",
-                        n.name, n.host
-                    ))
-                })?;
-            ips.insert(n.name.clone(), ip);
-        }
+        let ips = cluster
+            .nodes()
+            .into_iter()
+            .map(|n| Ok((n.name.clone(), n.ip()?)))
+            .collect::<Result<BTreeMap<_, _>, RemoteError>>()?;
 
         let leftovers = heal_all(cluster, db, HealOptions::default()).await;
         if !leftovers.is_ok() {
@@ -374,13 +364,10 @@ impl Nemesis {
             notes,
         };
         if faults.contains(&Fault::Partition) {
-            nemesis
-                .on_nodes(&nemesis.nodes.clone(), |_, s| async move {
-                    s.exec(&script(scripts::PARTITION_SETUP).arg(scripts::PARTITION_CHAIN))
-                        .await
-                        .map(|_| ())
-                })
-                .await?;
+            cluster
+                .exec_all(&script(scripts::PARTITION_SETUP).arg(scripts::PARTITION_CHAIN))
+                .await
+                .into_result()?;
         }
         if faults.contains(&Fault::Packet) {
             nemesis.setup_packet().await?;
@@ -748,34 +735,13 @@ impl Nemesis {
     async fn apply(&self, action: &Action) -> Result<(), NemesisError> {
         match action {
             Action::Partition { grudge, .. } => {
-                let rules: BTreeMap<String, Vec<String>> = self
-                    .nodes
-                    .iter()
-                    .filter_map(|n| {
-                        let drops = grudge.get(n)?;
-                        Some((
-                            n.clone(),
-                            drops.iter().map(|d| self.ips[d].clone()).collect(),
-                        ))
-                    })
-                    .collect();
-                let rules = Arc::new(rules);
-                self.on_nodes(
-                    &rules.keys().cloned().collect::<Vec<_>>(),
-                    move |name, s| {
-                        let ips = rules[&name].clone();
-                        async move {
-                            s.exec(
-                                &script(scripts::PARTITION_APPLY)
-                                    .arg(scripts::PARTITION_CHAIN)
-                                    .args(ips),
-                            )
-                            .await
-                            .map(|_| ())
-                        }
-                    },
-                )
-                .await
+                let rules = grudge.iter().map(|(n, drops)| {
+                    let cmd = script(scripts::PARTITION_APPLY)
+                        .arg(scripts::PARTITION_CHAIN)
+                        .args(drops.iter().map(|d| self.ips[d].clone()));
+                    (n.clone(), cmd)
+                });
+                self.exec_each(rules.collect()).await
             }
             Action::Kill { nodes, .. } => {
                 let db = self.need_db()?;
@@ -864,15 +830,7 @@ impl Nemesis {
                     };
                     per_node.insert(n.clone(), cmd);
                 }
-                let per_node = Arc::new(per_node);
-                self.on_nodes(
-                    &per_node.keys().cloned().collect::<Vec<_>>(),
-                    move |name, s| {
-                        let cmd = per_node[&name].clone();
-                        async move { s.exec(&cmd).await.map(|_| ()) }
-                    },
-                )
-                .await
+                self.exec_each(per_node).await
             }
         }
     }
@@ -880,12 +838,11 @@ impl Nemesis {
     async fn undo(&self, action: &Action) -> Result<(), NemesisError> {
         match action {
             Action::Partition { .. } => {
-                self.on_nodes(&self.nodes, |_, s| async move {
-                    s.exec(&script(scripts::PARTITION_CLEAR).arg(scripts::PARTITION_CHAIN))
-                        .await
-                        .map(|_| ())
-                })
-                .await
+                self.cluster
+                    .exec_all(&script(scripts::PARTITION_CLEAR).arg(scripts::PARTITION_CHAIN))
+                    .await
+                    .into_result()?;
+                Ok(())
             }
             Action::Kill { nodes, .. } => {
                 let db = self.need_db()?;
@@ -921,16 +878,11 @@ impl Nemesis {
                 .await
             }
             Action::Packet { nodes, .. } => {
-                self.on_nodes(nodes, |_, s| async move {
-                    s.exec(
-                        &script(scripts::PACKET_CLEAR)
-                            .arg(scripts::QDISC_HANDLE)
-                            .arg(scripts::PACKET_CHAIN),
-                    )
+                let clear = script(scripts::packet_clear())
+                    .arg(scripts::QDISC_HANDLE)
+                    .arg(scripts::PACKET_CHAIN);
+                self.exec_each(nodes.iter().map(|n| (n.clone(), clear.clone())).collect())
                     .await
-                    .map(|_| ())
-                })
-                .await
             }
         }
     }
@@ -1018,24 +970,27 @@ impl Nemesis {
             Some(reason) => PacketSupport::LossOnly { reason },
         });
         if self.packet == Some(PacketSupport::Netem) {
-            for n in self.nodes.clone() {
-                let peer = self
-                    .nodes
-                    .iter()
-                    .find(|p| **p != n)
-                    .map(|p| self.ips[p].clone())
-                    .unwrap_or_default();
-                let s = self.session(&n)?;
-                let out = s
-                    .exec(
-                        &script(scripts::INTERFACE)
-                            .arg(self.ips[&n].clone())
-                            .arg(peer),
-                    )
-                    .await;
+            let found = self
+                .cluster
+                .on_all(|s| {
+                    let me = &s.node().name;
+                    let peer = self
+                        .nodes
+                        .iter()
+                        .find(|p| *p != me)
+                        .map(|p| self.ips[p].clone())
+                        .unwrap_or_default();
+                    let cmd = script(scripts::INTERFACE)
+                        .arg(self.ips[me].clone())
+                        .arg(peer);
+                    async move { s.exec(&cmd).await }
+                })
+                .await;
+            for (node, out) in found.0 {
+                let n = node.name;
                 match out {
                     Ok(o) if !o.out().trim().is_empty() => {
-                        self.ifaces.insert(n.clone(), o.out().trim().to_string());
+                        self.ifaces.insert(n, o.out().trim().to_string());
                     }
                     _ => {
                         return Err(NemesisError::Unsupported(format!(
@@ -1153,6 +1108,17 @@ impl Nemesis {
             .map(|_| ())
             .map_err(NemesisError::from)
     }
+
+    /// Runs each named node's own command concurrently; every node's error.
+    async fn exec_each(&self, cmds: BTreeMap<String, Cmd>) -> Result<(), NemesisError> {
+        let names: Vec<String> = cmds.keys().cloned().collect();
+        let cmds = Arc::new(cmds);
+        self.on_nodes(&names, move |name, s| {
+            let cmd = cmds[&name].clone();
+            async move { s.exec(&cmd).await.map(|_| ()) }
+        })
+        .await
+    }
 }
 
 fn script(text: impl Into<String>) -> Cmd {
@@ -1179,7 +1145,7 @@ fn clock_cmd(file: &str, change: ClockChange, interval: Duration) -> Cmd {
             duration_ms,
         } => {
             let flips = (duration_ms / (2 * period_ms.max(1))).max(1);
-            start_loop(scripts::strobe_loop())
+            start_loop(&scripts::strobe_loop())
                 .arg(scripts::offset_text(delta_ms))
                 .arg(format!("{:.3}", period_ms as f64 / 1000.0))
                 .arg(flips.to_string())
@@ -1188,7 +1154,7 @@ fn clock_cmd(file: &str, change: ClockChange, interval: Duration) -> Cmd {
             // Bounded, in case nobody stops it: three intervals or a minute, whichever is longer.
             let step = Duration::from_millis(100);
             let bound = (interval * 3).max(Duration::from_secs(60));
-            start_loop(scripts::drift_loop())
+            start_loop(&scripts::drift_loop())
                 .arg(ppm.to_string())
                 .arg(format!("{:.3}", step.as_secs_f64()))
                 .arg((bound.as_millis() / step.as_millis()).to_string())
@@ -1240,18 +1206,6 @@ fn parse_measure(line: &str) -> Option<i64> {
 
 fn pick<T: Copy>(rng: &mut fastrand::Rng, xs: &[T]) -> Option<T> {
     (!xs.is_empty()).then(|| xs[rng.usize(..xs.len())])
-}
-
-fn resolve(host: &str) -> Option<String> {
-    if host.parse::<std::net::IpAddr>().is_ok() {
-        return Some(host.to_string());
-    }
-    let addrs: Vec<std::net::SocketAddr> = (host, 22).to_socket_addrs().ok()?.collect();
-    addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(addrs.first())
-        .map(|a| a.ip().to_string())
 }
 
 fn one_line(s: &str) -> String {

@@ -74,18 +74,27 @@ else
   for ip in "$@"; do iptables -w -A "$chain" -d "$ip" -m statistic --mode random --probability "$p" -j DROP; done
 fi"#;
 
-/// $1 handle, $2 loss chain: removes our root qdisc from every interface and our loss
+/// `packet_clear HANDLE CHAIN`: removes our root qdisc from every interface and our loss
 /// chain, tolerating their absence ("no qdisc" is not an error when healing).
-pub const PACKET_CLEAR: &str = r#"if command -v tc >/dev/null 2>&1; then
-  for dev in $(tc qdisc show 2>/dev/null | awk -v h="$1" '$3 == h && $4 == "dev" && $6 == "root" { print $5 }'); do
-    tc qdisc del dev "$dev" root 2>/dev/null && echo "removed netem qdisc on $dev" || true
-  done
-fi
-if command -v iptables >/dev/null 2>&1 && iptables -w -S "$2" >/dev/null 2>&1; then
-  while iptables -w -D OUTPUT -j "$2" 2>/dev/null; do :; done
-  iptables -w -F "$2"; iptables -w -X "$2"
-  echo "removed iptables chain $2"
-fi"#;
+const PACKET_CLEAR_FN: &str = r#"packet_clear() {
+  if command -v tc >/dev/null 2>&1; then
+    for dev in $(tc qdisc show 2>/dev/null | awk -v h="$1" '$3 == h && $4 == "dev" && $6 == "root" { print $5 }'); do
+      tc qdisc del dev "$dev" root 2>/dev/null && echo "removed netem qdisc on $dev" || true
+    done
+  fi
+  if command -v iptables >/dev/null 2>&1 && iptables -w -S "$2" >/dev/null 2>&1; then
+    while iptables -w -D OUTPUT -j "$2" 2>/dev/null; do :; done
+    iptables -w -F "$2"; iptables -w -X "$2"
+    echo "removed iptables chain $2"
+  fi
+  return 0
+}
+"#;
+
+/// $1 handle, $2 loss chain: ends a packet fault (see `packet_clear`).
+pub fn packet_clear() -> String {
+    format!("{PACKET_CLEAR_FN}packet_clear \"$1\" \"$2\"")
+}
 
 /// $1 state dir, $2 loop name: stops a running clock loop (strobe, drift).
 const STOP_CLOCK_LOOP: &str = r#"stop_loop() {
@@ -100,23 +109,21 @@ const STOP_CLOCK_LOOP: &str = r#"stop_loop() {
 "#;
 
 /// Writes an offset atomically (a reader never sees an empty file): `set_offset FILE TEXT`.
-const SET_OFFSET_FN: &str = r#"set_offset() {
-  mkdir -p -- "$(dirname -- "$1")" && printf '%s\n' "$2" > "$1.sb-tmp" && mv -f -- "$1.sb-tmp" "$1"
-}
+const SET_OFFSET_FN: &str = r#"set_offset() { printf '%s\n' "$2" > "$1.sb-tmp" && mv -f -- "$1.sb-tmp" "$1"; }
 "#;
 
 /// $1 state dir, $2 loop name, $3 clock file, $4 offset text (`+5.000`): stops any clock
 /// loop, then sets the offset.
 pub fn clock_set() -> String {
     format!(
-        "{STOP_CLOCK_LOOP}{SET_OFFSET_FN}stop_loop \"$1\" \"$2\" >/dev/null\nset_offset \"$3\" \"$4\""
+        r#"{STOP_CLOCK_LOOP}{SET_OFFSET_FN}stop_loop "$1" "$2" >/dev/null
+mkdir -p -- "$(dirname -- "$3")" && set_offset "$3" "$4""#
     )
 }
 
 /// The strobe loop, run detached: $1 clock file, $2 offset text, $3 period (seconds),
 /// $4 number of flips. Ends at offset zero.
-const STROBE_LOOP: &str = r#"set_offset() { printf '%s\n' "$2" > "$1.sb-tmp" && mv -f -- "$1.sb-tmp" "$1"; }
-i=0
+const STROBE_LOOP: &str = r#"i=0
 while [ "$i" -lt "$4" ]; do
   set_offset "$1" "$2"; sleep "$3"
   set_offset "$1" +0; sleep "$3"
@@ -132,7 +139,7 @@ while [ "$i" -lt "$4" ]; do
   now=$(date +%s%N)
   us=$(( (now - t0) / 1000 * $2 / 1000000 ))
   if [ "$us" -lt 0 ]; then s=-; us=$((0 - us)); else s=+; fi
-  printf '%s%d.%06d\n' "$s" $((us / 1000000)) $((us % 1000000)) > "$1.sb-tmp" && mv -f -- "$1.sb-tmp" "$1"
+  set_offset "$1" "$(printf '%s%d.%06d' "$s" $((us / 1000000)) $((us % 1000000)))"
   sleep "$3"; i=$((i+1))
 done"#;
 
@@ -149,12 +156,12 @@ echo $! > "$state/clock-loop.pid""#
     )
 }
 
-pub fn strobe_loop() -> &'static str {
-    STROBE_LOOP
+pub fn strobe_loop() -> String {
+    format!("{SET_OFFSET_FN}{STROBE_LOOP}")
 }
 
-pub fn drift_loop() -> &'static str {
-    DRIFT_LOOP
+pub fn drift_loop() -> String {
+    format!("{SET_OFFSET_FN}{DRIFT_LOOP}")
 }
 
 /// $1 libfaketime, $2 clock file: the real time before and after, and the time `date` sees
@@ -187,14 +194,14 @@ pub const FORGET_PAUSED: &str = r#"rm -f -- "$1/paused""#;
 /// (may be empty).
 pub fn heal() -> String {
     format!(
-        r#"{STOP_CLOCK_LOOP}{SET_OFFSET_FN}chain=$1; lchain=$2; handle=$3; state=$4; loop=$5; clock=$6; pidfile=$7; proc=$8
+        r#"{STOP_CLOCK_LOOP}{SET_OFFSET_FN}{PACKET_CLEAR_FN}chain=$1; lchain=$2; handle=$3; state=$4; loop=$5; clock=$6; pidfile=$7; proc=$8
 if command -v iptables >/dev/null 2>&1 && iptables -w -S "$chain" >/dev/null 2>&1; then
   n=$(iptables -w -S "$chain" | grep -c -- '^-A' || true)
   while iptables -w -D INPUT -j "$chain" 2>/dev/null; do :; done
   iptables -w -F "$chain"; iptables -w -X "$chain"
   echo "removed iptables chain $chain ($n rules)"
 fi
-{PACKET_CLEAR_CALL}
+packet_clear "$handle" "$lchain"
 stop_loop "$state" "$loop"
 if [ -n "$clock" ] && [ -f "$clock" ]; then
   was=$(cat -- "$clock" 2>/dev/null)
@@ -216,16 +223,8 @@ if [ -n "$pidfile" ] && [ -f "$pidfile" ]; then p=$(cat -- "$pidfile"); [ -n "$p
 if [ -n "$proc" ] && command -v pgrep >/dev/null 2>&1; then
   for p in $(pgrep -x -- "$proc"); do resume "$p" "$proc"; done
 fi
-exit 0"#,
-        PACKET_CLEAR_CALL = packet_clear_inline()
+exit 0"#
     )
-}
-
-/// PACKET_CLEAR with the heal script's variable names.
-fn packet_clear_inline() -> String {
-    PACKET_CLEAR
-        .replace("\"$1\"", "\"$handle\"")
-        .replace("\"$2\"", "\"$lchain\"")
 }
 
 /// `+5.000`, `-0.250`: a libfaketime offset in seconds from milliseconds.
@@ -273,11 +272,11 @@ mod tests {
             INTERFACE.into(),
             NETEM_APPLY.into(),
             LOSS_APPLY.into(),
-            PACKET_CLEAR.into(),
+            packet_clear(),
             clock_set(),
             clock_loop_start(),
-            STROBE_LOOP.into(),
-            DRIFT_LOOP.into(),
+            strobe_loop(),
+            drift_loop(),
             CLOCK_MEASURE.into(),
             CLOCK_PROBE.into(),
             heal(),
@@ -307,7 +306,7 @@ mod tests {
                 state.to_str().unwrap(),
                 CLOCK_LOOP_NAME,
                 clock.to_str().unwrap(),
-                DRIFT_LOOP,
+                &drift_loop(),
                 "500000",
                 "0.05",
                 "1000",

@@ -9,7 +9,7 @@
 pub mod def;
 pub mod template;
 
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,7 +44,7 @@ impl Db {
     pub fn for_nodes(def: DbDef, nodes: &[Node]) -> Result<Db, RemoteError> {
         let mut ips = Vec::new();
         for n in nodes {
-            ips.push(resolve(n)?);
+            ips.push(n.ip()?);
         }
         let join =
             |f: &dyn Fn(usize) -> String| (0..nodes.len()).map(f).collect::<Vec<_>>().join(",");
@@ -618,26 +618,6 @@ fn safe_file_name(s: &str) -> String {
     } else {
         cleaned
     }
-}
-
-fn resolve(n: &Node) -> Result<String, RemoteError> {
-    if n.host.parse::<std::net::IpAddr>().is_ok() {
-        return Ok(n.host.clone());
-    }
-    let addrs: Vec<SocketAddr> = (n.host.as_str(), n.port)
-        .to_socket_addrs()
-        .map(|a| a.collect())
-        .unwrap_or_default();
-    addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(addrs.first())
-        .map(|a| a.ip().to_string())
-        .ok_or_else(|| RemoteError::Connect {
-            node: n.name.clone(),
-            addr: n.addr(),
-            reason: format!("cannot resolve {:?} to an address", n.host),
-        })
 }
 
 fn tcp_target(ip: &str, port: u16) -> Option<SocketAddr> {
