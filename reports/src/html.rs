@@ -2,13 +2,15 @@
 //! script, no network), rendered with askama, which escapes every value it
 //! writes; a Content-Security-Policy forbids scripts as a second line of defence.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use askama::Template;
 use serde::Deserialize;
+use splitbrain_checkers::counter::{CounterError, CounterResult};
+use splitbrain_checkers::set::SetResult;
+use splitbrain_checkers::stats::{Counts, StatsResult};
 use splitbrain_checkers::{LinearizabilityResult, Verdict};
-use splitbrain_history::{History, Process, Value};
+use splitbrain_history::{History, Value};
 
 use crate::charts::{self, Chart, thousands};
 use crate::digest::{Digest, value_text};
@@ -217,58 +219,6 @@ struct FileLink {
     label: String,
 }
 
-// Mirrors of the checkers' serialized results (set, counter, stats serialize
-// only); every field defaulted so that a result from another version still draws.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct SetData {
-    reason: Option<String>,
-    attempt_count: usize,
-    acknowledged_count: usize,
-    final_read_count: usize,
-    ok_count: usize,
-    lost: Vec<Value>,
-    unexpected: Vec<Value>,
-    recovered: Vec<Value>,
-    failed_present: Vec<Value>,
-}
-
-#[derive(Deserialize)]
-struct CounterErrorData {
-    index: u64,
-    process: Process,
-    value: Value,
-    lower: i64,
-    upper: i64,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CounterData {
-    reason: Option<String>,
-    read_count: usize,
-    errors: Vec<CounterErrorData>,
-}
-
-#[derive(Deserialize, Default, Clone, Copy)]
-#[serde(default)]
-struct CountsData {
-    count: u64,
-    ok_count: u64,
-    fail_count: u64,
-    info_count: u64,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct StatsData {
-    count: u64,
-    ok_count: u64,
-    fail_count: u64,
-    info_count: u64,
-    by_f: BTreeMap<String, CountsData>,
-}
-
 /// How many values of a set anomaly, or counter errors, are listed.
 const LIST_LIMIT: usize = 200;
 
@@ -280,86 +230,58 @@ fn build_page<'a>(r: &'a RunReport<'a>) -> Result<ReportPage<'a>, ReportError> {
     let mut stats = None;
     let mut lead: Option<String> = None;
     for c in &res.checkers {
-        let verdict = verdict_class(c.verdict);
-        match c.name.as_str() {
-            "linearizable" => {
-                let Ok(l) = serde_json::from_value::<LinearizabilityResult>(c.result.clone())
-                else {
-                    if c.verdict != Verdict::Valid {
-                        anomalies.push(AnomalyView {
-                            name: c.name.clone(),
-                            verdict,
-                            detail: Detail::Text(c.summary.clone()),
-                        });
+        let bad = c.verdict != Verdict::Valid;
+        // The checkers' own result types, read back; a result this version cannot
+        // read (another version's) falls back to the checker's summary line.
+        let detail = match c.name.as_str() {
+            "linearizable" => match LinearizabilityResult::deserialize(&c.result) {
+                Ok(l) if bad => {
+                    let view = lin_view(&l, &d, &mut focus);
+                    if lead.is_none() {
+                        lead = view
+                            .sentence
+                            .as_ref()
+                            .map(|s| format!("Not linearizable: {s}."));
                     }
-                    continue;
-                };
-                if c.verdict == Verdict::Valid {
-                    continue;
+                    Some(Detail::Lin(Box::new(view)))
                 }
-                let view = lin_view(&l, &d, &mut focus);
-                if lead.is_none() {
-                    lead = view
-                        .sentence
-                        .as_ref()
-                        .map(|s| format!("Not linearizable: {s}."));
+                _ => None,
+            },
+            // Recovered elements are worth showing even when the set is valid.
+            "set" => match SetResult::deserialize(&c.result) {
+                Ok(s) if bad || !s.recovered.is_empty() => {
+                    if focus.is_none() && !s.lost.is_empty() {
+                        focus = set_focus(&d, &s.lost);
+                    }
+                    if lead.is_none() && c.verdict == Verdict::Invalid {
+                        lead = set_lead(&s);
+                    }
+                    Some(Detail::Set(set_view(s)))
                 }
-                anomalies.push(AnomalyView {
-                    name: c.name.clone(),
-                    verdict,
-                    detail: Detail::Lin(Box::new(view)),
-                });
-            }
-            "set" => {
-                let s: SetData = serde_json::from_value(c.result.clone()).unwrap_or_default();
-                if c.verdict == Verdict::Valid && s.recovered.is_empty() {
-                    continue;
-                }
-                if focus.is_none() && !s.lost.is_empty() {
-                    focus = set_focus(&d, &s.lost);
-                }
-                if lead.is_none() && c.verdict == Verdict::Invalid {
-                    lead = set_lead(&s);
-                }
-                anomalies.push(AnomalyView {
-                    name: c.name.clone(),
-                    verdict,
-                    detail: Detail::Set(set_view(s)),
-                });
-            }
-            "counter" => {
-                let k: CounterData = serde_json::from_value(c.result.clone()).unwrap_or_default();
-                if c.verdict == Verdict::Valid {
-                    continue;
-                }
-                let view = counter_view(k, &d, &mut focus);
-                anomalies.push(AnomalyView {
-                    name: c.name.clone(),
-                    verdict,
-                    detail: Detail::Counter(view),
-                });
-            }
+                _ => None,
+            },
+            "counter" => match CounterResult::deserialize(&c.result) {
+                Ok(k) if bad => Some(Detail::Counter(counter_view(k, &d, &mut focus))),
+                _ => None,
+            },
             "stats" => {
-                let s: StatsData = serde_json::from_value(c.result.clone()).unwrap_or_default();
-                stats = Some(stats_view(&s));
-                if c.verdict != Verdict::Valid {
-                    anomalies.push(AnomalyView {
-                        name: c.name.clone(),
-                        verdict,
-                        detail: Detail::Text(c.summary.clone()),
-                    });
-                }
+                stats = StatsResult::deserialize(&c.result)
+                    .ok()
+                    .map(|s| stats_view(&s));
+                None
             }
-            _ => {
-                if c.verdict != Verdict::Valid {
-                    anomalies.push(AnomalyView {
-                        name: c.name.clone(),
-                        verdict,
-                        detail: Detail::Text(c.summary.clone()),
-                    });
-                }
-            }
-        }
+            _ => None,
+        };
+        let detail = match detail {
+            Some(detail) => detail,
+            None if bad => Detail::Text(c.summary.clone()),
+            None => continue,
+        };
+        anomalies.push(AnomalyView {
+            name: c.name.clone(),
+            verdict: verdict_class(c.verdict),
+            detail,
+        });
     }
     let lead = lead.unwrap_or_else(|| lead_for(res));
 
@@ -570,7 +492,7 @@ fn set_focus(d: &Digest, lost: &[Value]) -> Option<Focus> {
 }
 
 /// "2 acknowledged adds were lost: 17, 42."
-fn set_lead(s: &SetData) -> Option<String> {
+fn set_lead(s: &SetResult) -> Option<String> {
     let list = |v: &[Value]| {
         let shown: Vec<String> = v.iter().take(10).map(|x| x.to_string()).collect();
         let more = if v.len() > 10 {
@@ -630,7 +552,7 @@ fn set_lead(s: &SetData) -> Option<String> {
     })
 }
 
-fn set_view(s: SetData) -> SetView {
+fn set_view(s: SetResult) -> SetView {
     let group = |title, explain, values: &[Value], bad| ValueGroup {
         title,
         explain,
@@ -689,7 +611,7 @@ fn set_view(s: SetData) -> SetView {
     }
 }
 
-fn counter_view(k: CounterData, d: &Digest, focus: &mut Option<Focus>) -> CounterView {
+fn counter_view(k: CounterResult, d: &Digest, focus: &mut Option<Focus>) -> CounterView {
     let ops = d.ops();
     // The error names the read's completion; the timeline marks invocations.
     let inv_index = |idx: u64| -> Option<(usize, u64)> {
@@ -698,7 +620,7 @@ fn counter_view(k: CounterData, d: &Digest, focus: &mut Option<Focus>) -> Counte
         Some((inv, ops[inv].index))
     };
     let total = k.errors.len();
-    let shown: Vec<(CounterErrorData, Option<(usize, u64)>)> = k
+    let shown: Vec<(CounterError, Option<(usize, u64)>)> = k
         .errors
         .into_iter()
         .take(LIST_LIMIT)
@@ -734,25 +656,17 @@ fn counter_view(k: CounterData, d: &Digest, focus: &mut Option<Focus>) -> Counte
     }
 }
 
-fn stats_view(s: &StatsData) -> StatsView {
-    let row = |f: String, c: CountsData| StatsRow {
-        f,
+fn stats_view(s: &StatsResult) -> StatsView {
+    let row = |f: &str, c: &Counts| StatsRow {
+        f: f.to_string(),
         count: thousands(c.count),
         ok: thousands(c.ok_count),
         fail: thousands(c.fail_count),
         info: thousands(c.info_count),
         bad: c.count > 0 && c.ok_count == 0,
     };
-    let mut rows: Vec<StatsRow> = s.by_f.iter().map(|(f, c)| row(f.clone(), *c)).collect();
-    rows.push(row(
-        "all".into(),
-        CountsData {
-            count: s.count,
-            ok_count: s.ok_count,
-            fail_count: s.fail_count,
-            info_count: s.info_count,
-        },
-    ));
+    let mut rows: Vec<StatsRow> = s.by_f.iter().map(|(f, c)| row(f, c)).collect();
+    rows.push(row("all", &s.total));
     StatsView { rows }
 }
 
@@ -882,7 +796,7 @@ fn fault_rows(d: &Digest) -> Vec<FaultRow> {
 }
 
 /// A relative link to a file, each path segment percent-encoded.
-fn href(rel: &str) -> String {
+pub(crate) fn href(rel: &str) -> String {
     rel.split('/')
         .map(|seg| {
             let mut out = String::new();

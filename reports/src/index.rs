@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use askama::Template;
 
 use crate::charts::{seconds, thousands};
-use crate::html::{pretty_time, verdict_class};
+use crate::html::{href, pretty_time, verdict_class};
 use crate::results::{RESULTS_FILE, Results};
 use crate::{INDEX_FILE, REPORT_FILE, ReportError, VERSION};
 
@@ -82,7 +82,8 @@ fn row(dir: &Path) -> Option<Row> {
     let test = dir.parent()?.file_name()?.to_string_lossy().into_owned();
     let results = Results::load(&dir.join(RESULTS_FILE)).ok();
     let has_report = dir.join(REPORT_FILE).exists();
-    let base = format!("{}/{}/", seg(&test), seg(&run));
+    // Both are single path segments (directory names), so `href` encodes them whole.
+    let base = format!("{}/{}/", href(&test), href(&run));
     let (href, link_label) = if has_report {
         (format!("{base}{REPORT_FILE}"), "report")
     } else {
@@ -136,17 +137,4 @@ fn row(dir: &Path) -> Option<Row> {
             .map(|c| (c.name.clone(), verdict_class(c.verdict)))
             .collect(),
     })
-}
-
-/// Percent-encodes one path segment of a link.
-fn seg(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

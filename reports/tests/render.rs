@@ -299,7 +299,8 @@ fn strings_from_the_history_are_escaped_everywhere() {
         name: "set".into(),
         verdict: Verdict::Invalid,
         summary: format!("lost {evil}"),
-        result: serde_json::json!({"verdict": "invalid", "lost": [evil], "unexpected": ["<u>x</u>"], "recovered": [], "failed_present": []}),
+        result: serde_json::json!({"verdict": "invalid", "attempt_count": 2, "acknowledged_count": 1, "final_read_count": 1, "ok_count": 0,
+            "lost": [evil], "unexpected": ["<u>x</u>"], "recovered": [], "failed_present": []}),
     };
     let mut r = results("xss", &history, vec![lin, set]);
     r.notes.push(format!("note {evil}"));
