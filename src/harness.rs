@@ -30,7 +30,7 @@ use splitbrain_workloads::{ClientFactory, GeneratorConfig, Independent, Target, 
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{self, Results};
-use crate::config::{Concurrency, TestDef};
+use crate::config::{ClientDef, Concurrency, TestDef};
 use crate::logging;
 use crate::runner::{self, Phase, Recorder, Worker};
 use crate::store::{RunDir, Store, TEST_FILE};
@@ -65,6 +65,8 @@ pub struct Plan {
     pub generator: GeneratorConfig,
     pub checkers: Vec<splitbrain_workloads::CheckerSpec>,
     pub db: Option<DbDef>,
+    /// Opens the workers' clients.
+    pub client: Arc<dyn ClientFactory>,
     /// The nemesis with every default decided; `None` when no fault is enabled.
     pub nemesis: Option<NemesisConfig>,
 }
@@ -110,18 +112,14 @@ impl Plan {
             Some(path) => Some(crate::builtin::load_db(path)?),
             None => None,
         };
-        match def.client.kind.as_str() {
-            "etcd" => {
-                if env.nodes.is_empty() {
-                    bail!(
-                        "{name}: the etcd client needs nodes: pass --nodes, or start the lab with `splitbrain lab up`"
-                    );
-                }
-            }
-            "memory" | "memory-stale" => {}
-            other => bail!(
-                "{name}: unknown client type `{other}`; expected one of: etcd, memory, memory-stale"
-            ),
+        // Built here, not when the workload starts: a bad client setting must fail
+        // before anything touches a node.
+        let client = client_factory(&def.client, workload, seed)
+            .map_err(|e| anyhow!("{name}: client: {e}"))?;
+        if def.client.kind == "etcd" && env.nodes.is_empty() {
+            bail!(
+                "{name}: the etcd client needs nodes: pass --nodes, or start the lab with `splitbrain lab up`"
+            );
         }
         if db.is_some() && env.ssh.is_none() {
             bail!(
@@ -155,29 +153,32 @@ impl Plan {
             generator,
             checkers,
             db,
+            client,
             nemesis,
         })
     }
+}
 
-    fn client_factory(&self) -> Result<Arc<dyn ClientFactory>> {
-        let c = &self.def.client;
-        Ok(match c.kind.as_str() {
-            "etcd" => {
-                let mut options = EtcdOptions::default();
-                if let Some(rc) = &c.read_consistency {
-                    options.read_consistency = rc.parse().map_err(|e: String| anyhow!(e))?;
-                }
-                Arc::new(EtcdClientFactory::new(self.workload, options))
+/// The client a definition asks for.
+fn client_factory(c: &ClientDef, workload: Workload, seed: u64) -> Result<Arc<dyn ClientFactory>> {
+    Ok(match c.kind.as_str() {
+        "etcd" => {
+            let mut options = EtcdOptions::default();
+            if let Some(rc) = &c.read_consistency {
+                options.read_consistency = rc.parse().map_err(|e: String| anyhow!(e))?;
             }
-            "memory" => Arc::new(MemoryClientFactory::linearizable(self.workload)),
-            "memory-stale" => Arc::new(MemoryClientFactory::stale(
-                self.workload,
-                c.stale_probability.unwrap_or(0.05).clamp(0.0, 1.0),
-                self.seed,
-            )),
-            other => bail!("unknown client type `{other}`"),
-        })
-    }
+            Arc::new(EtcdClientFactory::new(workload, options))
+        }
+        "memory" => Arc::new(MemoryClientFactory::linearizable(workload)),
+        "memory-stale" => Arc::new(MemoryClientFactory::stale(
+            workload,
+            c.stale_probability.unwrap_or(0.05).clamp(0.0, 1.0),
+            seed,
+        )),
+        other => {
+            bail!("unknown client type `{other}`; expected one of: etcd, memory, memory-stale")
+        }
+    })
 }
 
 fn fastrand_seed() -> u64 {
@@ -317,7 +318,7 @@ async fn drive(
     stop: CancellationToken,
     notes: &mut Vec<String>,
 ) -> Result<()> {
-    let factory = plan.client_factory()?;
+    let factory = plan.client.clone();
     let port = plan.def.client.port;
     let targets: Vec<Target> = if env.nodes.is_empty() {
         vec![Target::new("local", "127.0.0.1")]

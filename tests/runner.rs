@@ -166,3 +166,25 @@ fn bad_test_definitions_name_the_file_line_and_valid_fields() {
     assert!(err.contains("time-limt"), "{err}");
     assert!(err.contains("time-limit"), "valid names missing: {err}");
 }
+
+#[test]
+fn a_bad_client_setting_fails_before_the_run_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let def = write_test(
+        tmp.path(),
+        "bad-client",
+        "client: {type: etcd, read-consistency: serialisable}\nworkload: {type: register}\ntime-limit: 2s\n",
+    );
+    // Loopback only: validation must stop the run before any connection is tried.
+    let out = run(
+        tmp.path(),
+        &["test", def.to_str().unwrap(), "--nodes", "127.0.0.1"],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("read consistency"), "{err}");
+    assert!(
+        !tmp.path().join("store").exists(),
+        "a run was started (store created) before the client setting was checked"
+    );
+}
