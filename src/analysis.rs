@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use splitbrain_checkers::{Limits, ModelKind, ModelSpec, Verdict};
+use splitbrain_checkers::{LeftOut, Limits, ModelKind, ModelSpec, Verdict};
 use splitbrain_history::History;
 use splitbrain_workloads::{CheckerSpec, Workload};
 
@@ -48,6 +48,11 @@ pub fn checker_specs(workload: Workload, names: &[String]) -> Result<Vec<Checker
 
 /// Runs `specs` over `history`. `time_limit` bounds the linearizability search
 /// (past it the answer is unknown).
+///
+/// Every checker answers unknown when it has nothing to judge (no client
+/// operation, none that succeeded, no final read), so a run that recorded no
+/// `ok` client op is never valid. Each summary ends with what the checker
+/// left out, and why ("12 nemesis ops and 3 failed ops left out").
 pub fn analyze(
     history: &History,
     specs: &[CheckerSpec],
@@ -87,7 +92,7 @@ pub fn analyze(
                 CheckerOutcome {
                     name: "linearizable".into(),
                     verdict: r.verdict,
-                    summary,
+                    summary: with_left_out(summary, &r.left_out),
                     result: serde_json::to_value(&r)?,
                 }
             }
@@ -107,7 +112,7 @@ pub fn analyze(
                 CheckerOutcome {
                     name: "set".into(),
                     verdict: r.verdict,
-                    summary,
+                    summary: with_left_out(summary, &r.left_out),
                     result: serde_json::to_value(&r)?,
                 }
             }
@@ -129,7 +134,7 @@ pub fn analyze(
                 CheckerOutcome {
                     name: "counter".into(),
                     verdict: r.verdict,
-                    summary,
+                    summary: with_left_out(summary, &r.left_out),
                     result: serde_json::to_value(&r)?,
                 }
             }
@@ -144,7 +149,7 @@ pub fn analyze(
                 CheckerOutcome {
                     name: "stats".into(),
                     verdict: r.verdict,
-                    summary,
+                    summary: with_left_out(summary, &r.left_out),
                     result: serde_json::to_value(&r)?,
                 }
             }
@@ -152,4 +157,12 @@ pub fn analyze(
         out.push(outcome);
     }
     Ok(out)
+}
+
+/// "…; 12 nemesis ops and 3 failed ops left out", when anything was.
+fn with_left_out(summary: String, left_out: &[LeftOut]) -> String {
+    match LeftOut::summary(left_out) {
+        Some(l) => format!("{summary}; {l}"),
+        None => summary,
+    }
 }

@@ -12,15 +12,21 @@
 //! time-limit: 15s
 //! ```
 //!
-//! Unknown fields are rejected with their file, line and the valid names.
+//! Unknown fields are rejected with their file, line and the valid names. Every
+//! number is checked as it is read, so a bad one is reported with its line too:
+//! durations follow [`splitbrain_history::duration`] (`500ms`, `15s`, `1m30s`, or
+//! seconds; at most 7d), concurrency is 1 to [`MAX_CONCURRENCY`] workers, the rate
+//! is a positive finite number, probabilities lie in [0, 1]. [`TestDef::validate`]
+//! repeats the checks for values that flags set, before anything is created.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use splitbrain_history::duration;
 
 /// A test definition as written in YAML (every field optional so that flags can fill it in).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -42,12 +48,23 @@ pub struct TestDef {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checkers: Vec<String>,
     pub concurrency: Option<Concurrency>,
-    /// Target operations per second over all workers; none means as fast as possible.
+    /// Target operations per second over all workers (positive, finite); none means as
+    /// fast as possible.
+    #[serde(default, deserialize_with = "numbers::rate")]
     pub rate: Option<f64>,
-    #[serde(default, with = "opt_duration")]
+    /// How long the main phase runs (more than 0s, at most 7d).
+    #[serde(
+        default,
+        serialize_with = "duration::option::serialize",
+        deserialize_with = "numbers::time_limit"
+    )]
     pub time_limit: Option<Duration>,
-    /// How long an op may take before it is recorded as `info`.
-    #[serde(default, with = "opt_duration")]
+    /// How long an op may take before it is recorded as `info` (at least 1ms, at most 7d).
+    #[serde(
+        default,
+        serialize_with = "duration::option::serialize",
+        deserialize_with = "numbers::op_timeout"
+    )]
     pub op_timeout: Option<Duration>,
     pub seed: Option<u64>,
     /// Faults to inject and their schedule (`--nemesis`, `--nemesis-interval`).
@@ -71,10 +88,18 @@ pub struct ClientDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_consistency: Option<String>,
     /// The database's client port on every node (etcd: 2379).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "numbers::port",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub port: Option<u16>,
-    /// memory-stale: the probability that a read returns an old value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// memory-stale: the probability (0 to 1) that a read returns an old value.
+    #[serde(
+        default,
+        deserialize_with = "numbers::probability",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stale_probability: Option<f64>,
 }
 
@@ -99,11 +124,20 @@ pub struct WorkloadDef {
     /// Function weights, e.g. `{read: 2, write: 1, cas: 1}`; default per workload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mix: Option<std::collections::BTreeMap<String, u32>>,
-    /// Independent keys (register): workers per key; default the node count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Independent keys (register): workers per key (at least 1); default the node count.
+    #[serde(
+        default,
+        deserialize_with = "numbers::group_size",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub group_size: Option<usize>,
-    /// Independent keys (register): a group moves to a fresh key after this many ops.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Independent keys (register): a group moves to a fresh key after this many ops
+    /// (at least 1).
+    #[serde(
+        default,
+        deserialize_with = "numbers::ops_per_key",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ops_per_key: Option<u64>,
 }
 
@@ -122,6 +156,11 @@ impl Default for WorkloadDef {
 /// by the `nemeses` crate, which documents every field.
 pub use splitbrain_nemeses::NemesisConfig as NemesisDef;
 
+/// The most workers a test may have: each is a task with its own client and
+/// connection, and far more than this would exhaust memory or file descriptors
+/// long before it tests anything.
+pub const MAX_CONCURRENCY: usize = 10_000;
+
 /// `--concurrency`: a number of workers, or `Kn` for K times the node count (Jepsen's `2n`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Concurrency {
@@ -130,11 +169,29 @@ pub enum Concurrency {
 }
 
 impl Concurrency {
+    /// The number of workers on `nodes` nodes (saturating: [`Concurrency::checked`] says
+    /// whether it is allowed).
     pub fn resolve(self, nodes: usize) -> usize {
         match self {
             Concurrency::Fixed(n) => n,
-            Concurrency::PerNode(k) => k * nodes,
+            Concurrency::PerNode(k) => k.saturating_mul(nodes),
         }
+    }
+
+    /// The number of workers on `nodes` nodes, if it is at most [`MAX_CONCURRENCY`].
+    pub fn checked(self, nodes: usize) -> Result<usize, String> {
+        let n = self.resolve(nodes);
+        if n > MAX_CONCURRENCY {
+            return Err(format!(
+                "concurrency {self} on {nodes} node(s) is {} workers; the maximum is {MAX_CONCURRENCY}",
+                if n == usize::MAX {
+                    "too many".to_string()
+                } else {
+                    n.to_string()
+                }
+            ));
+        }
+        Ok(n)
     }
 }
 
@@ -147,19 +204,27 @@ impl FromStr for Concurrency {
                 "expected a number of workers like `10`, or `2n` for twice the node count; got `{s}`"
             )
         };
-        let c = if let Some(k) = s.strip_suffix('n') {
-            Concurrency::PerNode(if k.is_empty() {
-                1
-            } else {
-                k.parse().map_err(|_| bad())?
-            })
-        } else {
-            Concurrency::Fixed(s.parse().map_err(|_| bad())?)
+        // Digits only: `usize` parsing would also take `+5`; too many digits is too many workers.
+        let number = |t: &str| -> Result<usize, String> {
+            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            Ok(t.parse().unwrap_or(usize::MAX))
         };
-        if matches!(c, Concurrency::Fixed(0) | Concurrency::PerNode(0)) {
-            return Err("concurrency must be at least 1".into());
+        let c = if let Some(k) = s.strip_suffix('n') {
+            Concurrency::PerNode(if k.is_empty() { 1 } else { number(k)? })
+        } else {
+            Concurrency::Fixed(number(s)?)
+        };
+        match c {
+            Concurrency::Fixed(0) | Concurrency::PerNode(0) => {
+                Err("concurrency must be at least 1".into())
+            }
+            Concurrency::Fixed(n) | Concurrency::PerNode(n) if n > MAX_CONCURRENCY => Err(format!(
+                "concurrency `{s}` is more than the maximum of {MAX_CONCURRENCY} workers"
+            )),
+            c => Ok(c),
         }
-        Ok(c)
     }
 }
 
@@ -183,48 +248,153 @@ impl Serialize for Concurrency {
 
 impl<'de> Deserialize<'de> for Concurrency {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Concurrency, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(usize),
-            S(String),
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Concurrency;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(
+                    f,
+                    "a number of workers like `10`, or `2n` for twice the node count"
+                )
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Concurrency, E> {
+                Concurrency::from_str(&n.to_string()).map_err(E::custom)
+            }
+            fn visit_u128<E: serde::de::Error>(self, n: u128) -> Result<Concurrency, E> {
+                Concurrency::from_str(&n.to_string()).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Concurrency, E> {
+                Err(E::custom(format!(
+                    "concurrency must be at least 1, got {n}"
+                )))
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Concurrency, E> {
+                // Integers too long for u64 arrive as floats.
+                if n.is_finite() && n.fract() == 0.0 && n > MAX_CONCURRENCY as f64 {
+                    return Err(E::custom(format!(
+                        "concurrency `{n:e}` is more than the maximum of {MAX_CONCURRENCY} workers"
+                    )));
+                }
+                Err(E::custom(format!(
+                    "expected a whole number of workers like `10`, or `2n`; got {n}"
+                )))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Concurrency, E> {
+                Concurrency::from_str(s).map_err(E::custom)
+            }
         }
-        match Raw::deserialize(d)? {
-            Raw::N(n) => Concurrency::from_str(&n.to_string()),
-            Raw::S(s) => Concurrency::from_str(&s),
-        }
-        .map_err(serde::de::Error::custom)
+        d.deserialize_any(Visitor)
     }
 }
 
-/// Durations in YAML are human strings: `15s`, `500ms`, `2m`.
-pub mod opt_duration {
-    use super::*;
+/// The checks of numbers in a test definition, one per field. Each runs while the
+/// field is read, so that serde-saphyr puts the line and column on the error, and again
+/// in [`TestDef::validate`] for values that flags set.
+pub mod numbers {
+    use std::time::Duration;
 
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
-            None => s.serialize_none(),
+    use serde::{Deserialize, Deserializer};
+    use splitbrain_history::duration;
+
+    pub fn check_rate(r: f64) -> Result<(), String> {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(format!(
+                "rate: a positive number of operations per second, got {r}"
+            ));
         }
+        Ok(())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let s: Option<String> = Option::deserialize(d)?;
-        s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
-            .transpose()
-    }
-}
-
-/// Parses `15s`, `500ms`, `2m`, `1h30m`; a bare number is seconds (as Jepsen's `--time-limit 60`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
+    pub fn check_time_limit(d: Duration) -> Result<(), String> {
+        if d.is_zero() {
+            return Err("time-limit: must be more than 0s, e.g. 60s".into());
         }
+        Ok(())
     }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("expected a duration like `15s`, `500ms` or `2m`, got `{s}` ({e})"))
+
+    pub fn check_op_timeout(d: Duration) -> Result<(), String> {
+        if d < Duration::from_millis(1) {
+            return Err(format!(
+                "op-timeout: use at least 1ms, got {}",
+                duration::format(d)
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn check_probability(p: f64) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(format!(
+                "stale-probability: a probability from 0 to 1, got {p}"
+            ));
+        }
+        Ok(())
+    }
+
+    fn checked<'de, T: Deserialize<'de> + Copy, D: Deserializer<'de>>(
+        d: D,
+        check: impl Fn(T) -> Result<(), String>,
+    ) -> Result<Option<T>, D::Error> {
+        let v = Option::<T>::deserialize(d)?;
+        if let Some(v) = v {
+            check(v).map_err(serde::de::Error::custom)?;
+        }
+        Ok(v)
+    }
+
+    fn checked_duration<'de, D: Deserializer<'de>>(
+        d: D,
+        check: impl Fn(Duration) -> Result<(), String>,
+    ) -> Result<Option<Duration>, D::Error> {
+        let v = duration::option::deserialize(d)?;
+        if let Some(v) = v {
+            check(v).map_err(serde::de::Error::custom)?;
+        }
+        Ok(v)
+    }
+
+    pub fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        checked(d, check_rate)
+    }
+
+    pub fn time_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        checked_duration(d, check_time_limit)
+    }
+
+    pub fn op_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        checked_duration(d, check_op_timeout)
+    }
+
+    pub fn probability<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        checked(d, check_probability)
+    }
+
+    pub fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+        checked(d, |p: u16| {
+            if p == 0 {
+                return Err("port: a TCP port from 1 to 65535, got 0".into());
+            }
+            Ok(())
+        })
+    }
+
+    pub fn group_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+        checked(d, |n: usize| {
+            if n == 0 {
+                return Err("group-size: at least 1 worker per key, got 0".into());
+            }
+            Ok(())
+        })
+    }
+
+    pub fn ops_per_key<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        checked(d, |n: u64| {
+            if n == 0 {
+                return Err("ops-per-key: at least 1 operation per key, got 0".into());
+            }
+            Ok(())
+        })
+    }
 }
 
 impl TestDef {
@@ -246,14 +416,95 @@ impl TestDef {
         Ok(def)
     }
 
+    /// Parses definition text; `file` names it in errors, as `FILE:LINE:COLUMN: what`.
     pub fn parse(text: &str, file: &str) -> Result<TestDef> {
-        serde_saphyr::from_str::<TestDef>(text)
-            .map_err(|e| anyhow::anyhow!("{file}: invalid test definition:\n{e}"))
+        let def = serde_saphyr::from_str::<TestDef>(text).map_err(|e| {
+            let at = match e.location() {
+                Some(l) if l.line() > 0 => format!("{file}:{}:{}", l.line(), l.column()),
+                _ => file.to_string(),
+            };
+            anyhow::anyhow!(
+                "{at}: invalid test definition: {}",
+                describe_yaml_error(&e.to_string(), file)
+            )
+        })?;
+        def.validate()
+            .map_err(|e| anyhow::anyhow!("{file}: invalid test definition: {e}"))?;
+        Ok(def)
+    }
+
+    /// Checks what does not depend on the nodes: the numbers (again, for values set by
+    /// flags after parsing) and the nemesis settings. Runs before anything is created.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(c) = self.concurrency {
+            // `Concurrency` cannot hold more than the maximum when parsed; built in code it can.
+            match c {
+                Concurrency::Fixed(n) | Concurrency::PerNode(n)
+                    if n == 0 || n > MAX_CONCURRENCY =>
+                {
+                    bail!("concurrency: {c} is not from 1 to {MAX_CONCURRENCY}")
+                }
+                _ => {}
+            }
+        }
+        let checks = [
+            self.rate.map(numbers::check_rate),
+            self.time_limit.map(numbers::check_time_limit),
+            self.op_timeout.map(numbers::check_op_timeout),
+            self.client
+                .stale_probability
+                .map(numbers::check_probability),
+        ];
+        for r in checks.into_iter().flatten() {
+            r.map_err(anyhow::Error::msg)?;
+        }
+        for (what, d) in [
+            ("time-limit", self.time_limit),
+            ("op-timeout", self.op_timeout),
+        ] {
+            if let Some(d) = d
+                && d > duration::MAX
+            {
+                bail!(
+                    "{what}: {} is longer than the maximum {}",
+                    duration::format(d),
+                    duration::MAX_TEXT
+                );
+            }
+        }
+        if self.workload.group_size == Some(0) {
+            bail!("workload.group-size: at least 1 worker per key, got 0");
+        }
+        if self.workload.ops_per_key == Some(0) {
+            bail!("workload.ops-per-key: at least 1 operation per key, got 0");
+        }
+        if let Some(n) = &self.nemesis {
+            n.validate_values().map_err(anyhow::Error::msg)?;
+        }
+        Ok(())
     }
 
     pub fn to_yaml(&self) -> Result<String> {
         serde_saphyr::to_string(self).context("cannot write the test definition as YAML")
     }
+}
+
+/// serde-saphyr's text starts with `error: line L column C: what` and then shows the
+/// source with a caret, naming it `<input>`: keep `what` and the snippet, under the file's name.
+fn describe_yaml_error(text: &str, file: &str) -> String {
+    let mut lines = text.trim().lines();
+    let first = lines.next().unwrap_or("").trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let msg = match first.split_once(": ") {
+        Some((pos, rest)) if pos.starts_with("line ") && pos.contains(" column ") => rest,
+        _ => first,
+    };
+    let mut out = msg.to_string();
+    for l in lines {
+        out.push('\n');
+        out.push_str(&l.replace("<input>", file));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -313,14 +564,216 @@ mod tests {
     fn concurrency_forms() {
         assert_eq!("10".parse::<Concurrency>(), Ok(Concurrency::Fixed(10)));
         assert_eq!("2n".parse::<Concurrency>().unwrap().resolve(5), 10);
+        assert_eq!("n".parse::<Concurrency>(), Ok(Concurrency::PerNode(1)));
+        assert_eq!(
+            "10000".parse::<Concurrency>(),
+            Ok(Concurrency::Fixed(10_000))
+        );
         assert!("0".parse::<Concurrency>().is_err());
         assert!("two".parse::<Concurrency>().is_err());
+        assert!(
+            "10001"
+                .parse::<Concurrency>()
+                .unwrap_err()
+                .contains("10000")
+        );
+        assert!(
+            "100000000n"
+                .parse::<Concurrency>()
+                .unwrap_err()
+                .contains("10000")
+        );
+        // Resolved against the nodes, the product is bounded too, and never overflows.
+        assert_eq!(Concurrency::PerNode(2_000).checked(5), Ok(10_000));
+        let err = Concurrency::PerNode(5_000).checked(3).unwrap_err();
+        assert!(
+            err.contains("15000 workers") && err.contains("maximum is 10000"),
+            "{err}"
+        );
+        assert!(Concurrency::PerNode(usize::MAX).checked(3).is_err());
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("60").unwrap(), Duration::from_secs(60));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert!(parse_duration("soon").is_err());
+    fn durations_use_the_one_grammar() {
+        let limit = |v: &str| {
+            TestDef::parse(&format!("time-limit: {v}\n"), "t.yaml")
+                .unwrap()
+                .time_limit
+        };
+        assert_eq!(limit("60"), Some(Duration::from_secs(60)));
+        assert_eq!(limit("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(limit("'60'"), Some(Duration::from_secs(60)));
+        assert_eq!(limit("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(limit("1m30s"), Some(Duration::from_secs(90)));
+        // What humantime wrote into older stored test.yaml files.
+        assert_eq!(limit("1m 30s"), Some(Duration::from_secs(90)));
+        let def = TestDef::parse("time-limit: 1m30s\nop-timeout: 1.5\n", "t.yaml").unwrap();
+        let yaml = def.to_yaml().unwrap();
+        assert!(
+            yaml.contains("time-limit: 1m30s") && yaml.contains("op-timeout: 1s500ms"),
+            "{yaml}"
+        );
+        let back = TestDef::parse(&yaml, "back.yaml").unwrap();
+        assert_eq!(
+            (back.time_limit, back.op_timeout),
+            (def.time_limit, def.op_timeout)
+        );
+    }
+
+    /// Each hostile value is an error naming the file, the line and column, and the limit.
+    #[test]
+    fn hostile_numbers_name_the_file_line_and_limit() {
+        for (yaml, at, want) in [
+            (
+                "time-limit: 1e300\n",
+                "t.yaml:2:13:",
+                "duration `1e300` is longer than the maximum 7d",
+            ),
+            (
+                "time-limit: '1e300'\n",
+                "t.yaml:2:13:",
+                "duration `1e300` is longer than the maximum 7d",
+            ),
+            (
+                "op-timeout: 1e20\n",
+                "t.yaml:2:13:",
+                "duration `1e20` is longer than the maximum 7d",
+            ),
+            (
+                "time-limit: 99999999999999999999s\n",
+                "t.yaml:2:13:",
+                "longer than the maximum 7d",
+            ),
+            ("time-limit: nan\n", "t.yaml:2:13:", "not a finite number"),
+            ("time-limit: -5s\n", "t.yaml:2:13:", "negative"),
+            (
+                "time-limit: 0s\n",
+                "t.yaml:2:13:",
+                "time-limit: must be more than 0s",
+            ),
+            (
+                "op-timeout: 0\n",
+                "t.yaml:2:13:",
+                "op-timeout: use at least 1ms",
+            ),
+            (
+                "client: {type: memory-stale, stale-probability: .nan}\n",
+                "t.yaml:2:",
+                "stale-probability: a probability from 0 to 1, got NaN",
+            ),
+            (
+                "client: {type: memory-stale, stale-probability: 1.5}\n",
+                "t.yaml:2:",
+                "a probability from 0 to 1, got 1.5",
+            ),
+            (
+                "client: {type: memory-stale, stale-probability: -0.1}\n",
+                "t.yaml:2:",
+                "a probability from 0 to 1",
+            ),
+            (
+                "client: {type: etcd, port: 0}\n",
+                "t.yaml:2:",
+                "port: a TCP port from 1 to 65535",
+            ),
+            (
+                "concurrency: 100000000n\n",
+                "t.yaml:2:14:",
+                "more than the maximum of 10000 workers",
+            ),
+            (
+                "concurrency: 10001\n",
+                "t.yaml:2:14:",
+                "more than the maximum of 10000 workers",
+            ),
+            (
+                "concurrency: 99999999999999999999999\n",
+                "t.yaml:2:14:",
+                "maximum of 10000 workers",
+            ),
+            ("concurrency: 0\n", "t.yaml:2:14:", "at least 1"),
+            ("concurrency: -3\n", "t.yaml:2:14:", "at least 1"),
+            (
+                "concurrency: 2.5\n",
+                "t.yaml:2:14:",
+                "whole number of workers",
+            ),
+            (
+                "rate: .nan\n",
+                "t.yaml:2:7:",
+                "rate: a positive number of operations per second, got NaN",
+            ),
+            ("rate: .inf\n", "t.yaml:2:7:", "rate: a positive number"),
+            ("rate: 0\n", "t.yaml:2:7:", "rate: a positive number"),
+            ("rate: -10\n", "t.yaml:2:7:", "rate: a positive number"),
+            (
+                "workload: {type: register, ops-per-key: 0}\n",
+                "t.yaml:2:",
+                "ops-per-key: at least 1",
+            ),
+            (
+                "workload: {type: register, group-size: 0}\n",
+                "t.yaml:2:",
+                "group-size: at least 1",
+            ),
+            (
+                "nemesis: {faults: [kill], interval: 1e300}\n",
+                "t.yaml:2:",
+                "longer than the maximum 7d",
+            ),
+            (
+                "nemesis:\n  packet: {loss: .nan}\n",
+                "t.yaml:3:",
+                "a percentage from 0 to 100",
+            ),
+            (
+                "nemesis:\n  clock: {max-drift: 2}\n",
+                "t.yaml:3:",
+                "max-drift: a fraction",
+            ),
+        ] {
+            let err = TestDef::parse(&format!("name: t\n{yaml}"), "t.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(at), "{yaml}: expected {at}: {err}");
+            assert!(err.contains(want), "{yaml}: expected {want:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn validate_checks_what_flags_set() {
+        let mut def = TestDef::parse("name: t\n", "t.yaml").unwrap();
+        def.validate().unwrap();
+        def.rate = Some(f64::NAN);
+        assert!(def.validate().unwrap_err().to_string().contains("rate"));
+        def.rate = None;
+        def.time_limit = Some(Duration::ZERO);
+        assert!(
+            def.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("time-limit")
+        );
+        def.time_limit = Some(Duration::from_secs(u64::MAX));
+        assert!(
+            def.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("maximum 7d")
+        );
+        def.time_limit = None;
+        def.concurrency = Some(Concurrency::PerNode(MAX_CONCURRENCY + 1));
+        assert!(def.validate().unwrap_err().to_string().contains("10000"));
+        def.concurrency = None;
+        def.nemesis = Some(NemesisDef {
+            interval: Some(Duration::from_millis(1)),
+            ..NemesisDef::default()
+        });
+        assert!(
+            def.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("nemesis.interval")
+        );
     }
 }

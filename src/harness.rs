@@ -75,12 +75,15 @@ impl Plan {
     pub fn new(def: &TestDef, env: &Environment) -> Result<Plan> {
         let mut def = def.clone();
         let name = def.name.clone().unwrap_or_else(|| "test".into());
+        // Again here: flags may have changed the definition since it was read.
+        def.validate().map_err(|e| anyhow!("{name}: {e}"))?;
         let workload: Workload = def.workload.kind.parse()?;
         let node_count = env.nodes.len().max(1);
         let concurrency = def
             .concurrency
             .unwrap_or(Concurrency::PerNode(1))
-            .resolve(node_count);
+            .checked(node_count)
+            .map_err(|e| anyhow!("{name}: {e}"))?;
         let seed = def.seed.unwrap_or_else(fastrand_seed);
         def.seed = Some(seed);
         let time_limit = def.time_limit.unwrap_or(DEFAULT_TIME_LIMIT);
@@ -170,11 +173,12 @@ fn client_factory(c: &ClientDef, workload: Workload, seed: u64) -> Result<Arc<dy
             Arc::new(EtcdClientFactory::new(workload, options))
         }
         "memory" => Arc::new(MemoryClientFactory::linearizable(workload)),
-        "memory-stale" => Arc::new(MemoryClientFactory::stale(
-            workload,
-            c.stale_probability.unwrap_or(0.05).clamp(0.0, 1.0),
-            seed,
-        )),
+        "memory-stale" => {
+            // Checked, not clamped: a probability of 7 is a typo, not "always".
+            let p = c.stale_probability.unwrap_or(0.05);
+            crate::config::numbers::check_probability(p).map_err(|e| anyhow!(e))?;
+            Arc::new(MemoryClientFactory::stale(workload, p, seed))
+        }
         other => {
             bail!("unknown client type `{other}`; expected one of: etcd, memory, memory-stale")
         }
@@ -518,7 +522,7 @@ pub fn check_run(
         test: run.test_name.clone(),
         run: run.timestamp.clone(),
         verdict: Results::overall(&outcomes),
-        truncated: !loaded.warnings.is_empty(),
+        truncated: loaded.truncated_tail,
         checkers: outcomes,
         notes,
         ..Results::default()

@@ -12,15 +12,26 @@ use std::io::{BufRead, BufReader, ErrorKind};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
+use tungstenite::handshake::HandshakeError;
 use tungstenite::{Message, WebSocket};
 
 use common::run;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// How long Chromium may take for anything: its first start on a fresh machine (cold disk
+/// cache, a new profile) under a loaded 2-core CI runner takes tens of seconds, so every
+/// wait is bounded by this generous deadline and polls, instead of assuming a fast machine.
+const SLOW_CI: Duration = Duration::from_secs(120);
+
+/// How often a wait looks again. A short socket read timeout is only used for polling after
+/// the handshake: a read that times out is retried, never taken as an answer.
+const POLL: Duration = Duration::from_millis(200);
 
 /// A headless Chromium we started, with one page attached over the DevTools protocol.
 struct Browser {
@@ -73,33 +84,41 @@ impl Browser {
             .stderr(Stdio::piped())
             .spawn()
             .expect("chromium starts");
-        // Chromium prints its DevTools address on stderr; keep draining it afterwards.
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut endpoint = None;
-        let mut line = String::new();
-        while Instant::now() < deadline {
-            line.clear();
-            if stderr.read_line(&mut line).unwrap_or(0) == 0 {
-                break;
-            }
-            if let Some(i) = line.find("ws://") {
-                endpoint = Some(line[i..].trim().to_string());
-                break;
-            }
-        }
+        // Chromium prints its DevTools address on stderr. A thread reads it (and keeps
+        // draining it), so that waiting is bounded even if Chromium prints nothing.
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (lines, from_chromium) = mpsc::channel::<String>();
         std::thread::spawn(move || {
-            let mut sink = String::new();
-            while stderr.read_line(&mut sink).unwrap_or(0) > 0 {
-                sink.clear();
+            for line in stderr.lines() {
+                let Ok(line) = line else { break };
+                // Once nobody listens, keep draining so that Chromium never blocks on a full pipe.
+                let _ = lines.send(line);
             }
         });
-        let endpoint = match endpoint {
-            Some(e) => e,
-            None => {
+        let deadline = Instant::now() + SLOW_CI;
+        let mut printed = Vec::new();
+        let endpoint = loop {
+            match from_chromium.recv_timeout(POLL) {
+                Ok(line) => match line.find("ws://") {
+                    Some(i) => break line[i..].trim().to_string(),
+                    None => printed.push(line),
+                },
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = child.wait();
+                    panic!(
+                        "chromium exited ({status:?}) before printing its DevTools address; it said:\n{}",
+                        printed.join("\n")
+                    );
+                }
+            }
+            if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("chromium did not print its DevTools address");
+                panic!(
+                    "chromium did not print its DevTools address within {SLOW_CI:?}; it said:\n{}",
+                    printed.join("\n")
+                );
             }
         };
         let hostport = endpoint
@@ -112,11 +131,14 @@ impl Browser {
             hostport.starts_with("127.0.0.1:"),
             "DevTools must listen on loopback: {endpoint}"
         );
-        let stream = TcpStream::connect(&hostport).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let (ws, _) = tungstenite::client(endpoint.as_str(), stream).expect("DevTools websocket");
+        let ws = match devtools_handshake(&endpoint, &hostport, deadline) {
+            Ok(ws) => ws,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{e}");
+            }
+        };
         let mut b = Browser {
             child,
             _profile: profile,
@@ -163,7 +185,7 @@ impl Browser {
             msg["sessionId"] = json!(self.session);
         }
         self.ws.send(Message::text(msg.to_string())).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + SLOW_CI;
         while Instant::now() < deadline {
             if let Some(v) = self.recv() {
                 if v["id"].as_u64() == Some(id) {
@@ -175,7 +197,7 @@ impl Browser {
                 self.events.push(v);
             }
         }
-        panic!("{method}: no answer from chromium");
+        panic!("{method}: no answer from chromium within {SLOW_CI:?}");
     }
 
     fn call(&mut self, method: &str, params: Value) -> Value {
@@ -186,30 +208,33 @@ impl Browser {
         self.send(method, params, false)
     }
 
-    /// Loads `url`, waits for its load event and a moment more, and returns the errors
-    /// the page produced: console errors, uncaught exceptions, failed loads, CSP violations.
+    /// Loads `url`, waits for its load event and then for the page's own task queue to run
+    /// dry once, and returns the errors the page produced: console errors, uncaught
+    /// exceptions, failed loads, CSP violations.
     fn load(&mut self, url: &str) -> Load {
         self.events.clear();
         self.call("Page.navigate", json!({"url": url}));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut loaded_at: Option<Instant> = None;
-        loop {
-            if self
-                .events
-                .iter()
-                .any(|e| e["method"] == "Page.loadEventFired")
-                && loaded_at.is_none()
-            {
-                loaded_at = Some(Instant::now());
-            }
-            if loaded_at.is_some_and(|t| t.elapsed() > Duration::from_millis(700)) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "{url} did not finish loading");
+        let deadline = Instant::now() + SLOW_CI;
+        while !self
+            .events
+            .iter()
+            .any(|e| e["method"] == "Page.loadEventFired")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{url} did not finish loading within {SLOW_CI:?}"
+            );
             if let Some(v) = self.recv() {
                 self.events.push(v);
             }
         }
+        // A barrier instead of a fixed pause: the answer to this evaluation comes after every
+        // task the page had queued before it (late console errors, CSP reports), and the
+        // events those tasks sent arrive before the answer, on the same connection.
+        self.call(
+            "Runtime.evaluate",
+            json!({"expression": "new Promise(r => setTimeout(r, 0))", "awaitPromise": true}),
+        );
         let mut errors = Vec::new();
         for e in &self.events {
             let p = &e["params"];
@@ -264,7 +289,8 @@ impl Drop for Browser {
         let _ = self.ws.send(Message::text(
             json!({"id": 0, "method": "Browser.close"}).to_string(),
         ));
-        let deadline = Instant::now() + Duration::from_secs(5);
+        // Closing is best effort: after a few seconds Chromium is killed instead.
+        let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;
@@ -273,6 +299,43 @@ impl Drop for Browser {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The WebSocket handshake with Chromium's DevTools endpoint. Chromium may be slow to answer
+/// (first start, loaded machine): a read that times out interrupts the handshake, which is
+/// then resumed, until `deadline`. Afterwards reads poll every [`POLL`].
+fn devtools_handshake(
+    endpoint: &str,
+    hostport: &str,
+    deadline: Instant,
+) -> Result<WebSocket<TcpStream>, String> {
+    let stream = TcpStream::connect(hostport)
+        .map_err(|e| format!("cannot connect to DevTools at {hostport}: {e}"))?;
+    stream.set_read_timeout(Some(POLL)).unwrap();
+    let mut attempt = tungstenite::client(endpoint, stream);
+    let mut interrupted = 0u32;
+    loop {
+        match attempt {
+            Ok((ws, _)) => {
+                if interrupted > 0 {
+                    eprintln!(
+                        "DevTools handshake: resumed after {interrupted} read timeouts of {POLL:?}"
+                    );
+                }
+                return Ok(ws);
+            }
+            Err(HandshakeError::Interrupted(_)) if Instant::now() > deadline => {
+                return Err(format!(
+                    "DevTools websocket: chromium did not answer the handshake within {SLOW_CI:?}"
+                ));
+            }
+            Err(HandshakeError::Interrupted(mid)) => {
+                interrupted += 1;
+                attempt = mid.handshake();
+            }
+            Err(HandshakeError::Failure(e)) => return Err(format!("DevTools websocket: {e}")),
+        }
     }
 }
 

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType, Process, Value};
 
 use crate::Verdict;
+use crate::result::{LeftOut, LeftOutReason, LeftOutTally};
 
 /// What the counter checker found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,9 @@ pub struct CounterResult {
     pub read_count: usize,
     /// The reads outside their bounds, in history order.
     pub errors: Vec<CounterError>,
+    /// History entries not judged, and why (failed adds never count).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOut>,
 }
 
 /// One read outside its bounds.
@@ -74,7 +78,10 @@ pub fn check(history: &History) -> CounterResult {
         reason: None,
         read_count: 0,
         errors: Vec::new(),
+        left_out: Vec::new(),
     };
+    let mut left_out = LeftOutTally::default();
+    let mut calls = 0;
     let increment = |pos: usize| -> Result<i128, String> {
         let op = &ops[pos];
         op.value.as_int().map(i128::from).ok_or_else(|| {
@@ -87,13 +94,26 @@ pub fn check(history: &History) -> CounterResult {
     };
     for (pos, op) in ops.iter().enumerate() {
         if !op.is_client() {
+            left_out.non_client(op);
             continue;
+        }
+        let outcome = || {
+            history
+                .completion(pos)
+                .map_or(OpType::Info, |c| ops[c].kind)
+        };
+        if op.kind == OpType::Invoke {
+            calls += 1;
+            match (op.f.as_ref(), outcome()) {
+                ("add" | "read", OpType::Fail) => left_out.add(LeftOutReason::Failed, None, 1),
+                ("read", OpType::Info) => left_out.add(LeftOutReason::UnknownRead, None, 1),
+                ("add" | "read", _) => {}
+                (f, _) => left_out.add(LeftOutReason::NotInModel, Some(f), 1),
+            }
         }
         match (op.f.as_ref(), op.kind) {
             ("add", OpType::Invoke) => {
-                let failed = history
-                    .completion(pos)
-                    .is_some_and(|c| ops[c].kind == OpType::Fail);
+                let failed = outcome() == OpType::Fail;
                 if !failed {
                     let v = match increment(pos) {
                         Ok(v) => v,
@@ -145,6 +165,10 @@ pub fn check(history: &History) -> CounterResult {
             }
             _ => {}
         }
+    }
+    result.left_out = left_out.into_vec();
+    if calls == 0 {
+        return unknown(result, "no client operations to check".into());
     }
     if result.read_count == 0 {
         return unknown(result, "no successful read: nothing to judge".into());

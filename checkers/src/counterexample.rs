@@ -139,12 +139,14 @@ pub(crate) fn build<M: Model>(
             model.explain(found[0].state, xop)
         );
     }
+    let type_clash = found.first().and_then(|c| model.type_clash(c.state, xop));
     Counterexample {
         key: key.cloned(),
         failed_op,
         prefixes,
         unplaceable,
         message,
+        type_clash,
     }
 }
 

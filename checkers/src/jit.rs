@@ -214,12 +214,51 @@ impl<S: Copy + Eq, const W: usize> Configs<S, W> {
             + self.table.len() * 8) as u64
     }
 
+    /// Bytes per configuration, over the parallel vectors.
+    fn per_config(&self) -> usize {
+        let trail = if self.trail.capacity() > 0 {
+            std::mem::size_of::<Trail<S>>()
+        } else {
+            0
+        };
+        std::mem::size_of::<S>() + 8 + 8 * W + 4 + 1 + 4 + trail
+    }
+
+    /// Asks the budget before the vectors double (the new blocks are
+    /// allocated while the old ones are live: the step that could jump past
+    /// the limit); near the limit, grows them by what still fits.
+    #[cold]
+    fn reserve_more(&mut self, ctl: &Control) -> Result<(), Halt> {
+        let per = self.per_config() as u64;
+        let doubling = self.state.capacity().max(4) as u64 * per;
+        if ctl.room(doubling).is_ok() {
+            return Ok(());
+        }
+        // With a margin for the rest of the engine, rather than stop at half the limit.
+        let more = (ctl.headroom().unwrap_or(0) / 8 * 7 / per) as usize;
+        if more < 1024 {
+            return Err(Halt::Memory);
+        }
+        self.state.reserve_exact(more);
+        self.hash.reserve_exact(more);
+        self.bits.reserve_exact(more);
+        self.usage.reserve_exact(more);
+        self.alive.reserve_exact(more);
+        self.chain.reserve_exact(more);
+        if self.trail.capacity() > 0 {
+            self.trail.reserve_exact(more);
+        }
+        Ok(())
+    }
+
     #[inline]
     fn slot_of(hash: u64, mask: usize) -> usize {
         (hash >> 20) as usize & mask
     }
 
     /// Adds a configuration unless it, or one dominating it, is present.
+    // The hot path: a parameter struct would cost a copy per insert.
+    #[allow(clippy::too_many_arguments)]
     fn insert(
         &mut self,
         s: S,
@@ -228,8 +267,11 @@ impl<S: Copy + Eq, const W: usize> Configs<S, W> {
         usage: u32,
         trail: Option<Trail<S>>,
         usages: &Usages,
-    ) -> bool {
+        ctl: &Control,
+    ) -> Result<bool, Halt> {
         if (self.groups + 1) * 2 > self.table.len() {
+            // The new table is allocated while the old one is live.
+            ctl.room(self.table.len() as u64 * 16)?;
             self.grow();
         }
         let mask = self.table.len() - 1;
@@ -237,10 +279,13 @@ impl<S: Copy + Eq, const W: usize> Configs<S, W> {
         loop {
             let (idx, g) = self.table[i];
             if g != self.generation {
+                if self.state.len() == self.state.capacity() {
+                    self.reserve_more(ctl)?;
+                }
                 self.table[i] = (self.len() as u32, self.generation);
                 self.groups += 1;
                 self.push(s, h, bits, usage, trail, NIL);
-                return true;
+                return Ok(true);
             }
             let head = idx as usize;
             if self.hash[head] == h && self.state[head] == s && self.bits[head] == bits {
@@ -248,7 +293,7 @@ impl<S: Copy + Eq, const W: usize> Configs<S, W> {
                 while j != NIL {
                     let k = j as usize;
                     if self.alive[k] && usages.le(self.usage[k], usage) {
-                        return false;
+                        return Ok(false);
                     }
                     j = self.chain[k];
                 }
@@ -261,11 +306,14 @@ impl<S: Copy + Eq, const W: usize> Configs<S, W> {
                     }
                     j = self.chain[k];
                 }
+                if self.state.len() == self.state.capacity() {
+                    self.reserve_more(ctl)?;
+                }
                 let new = self.len() as u32;
                 let after = self.chain[head];
                 self.chain[head] = new;
                 self.push(s, h, bits, usage, trail, after);
-                return true;
+                return Ok(true);
             }
             i = (i + 1) & mask;
         }
@@ -414,14 +462,17 @@ impl<'p, M: Model, const W: usize> Jit<'p, M, W> {
         let init = self.model.init();
         let h = self.model.hash_state(init);
         let trail = self.trace.then(|| Trail::new(init));
-        self.cur.insert(
+        if let Err(halt) = self.cur.insert(
             init,
             config_hash(h, &[0; W]),
             [0; W],
             0,
             trail,
             &self.usages,
-        );
+            ctl,
+        ) {
+            return Answer::Unknown(halt);
+        }
         let answer = self.sweep(events, ctl);
         ctl.count_configurations(self.configurations);
         answer
@@ -500,11 +551,15 @@ impl<'p, M: Model, const W: usize> Jit<'p, M, W> {
             if b[xw] & xb != 0 {
                 b[xw] &= !xb;
                 let h = config_hash(self.model.hash_state(s), &b);
-                self.next.insert(s, h, b, u, t, &self.usages);
+                self.next
+                    .insert(s, h, b, u, t, &self.usages, ctl)
+                    .map_err(Answer::Unknown)?;
             } else {
                 // (Not cur's stored hash: invocations of reads set bits in place.)
                 let h = config_hash(self.model.hash_state(s), &b);
-                self.visited.insert(s, h, b, u, t, &self.usages);
+                self.visited
+                    .insert(s, h, b, u, t, &self.usages, ctl)
+                    .map_err(Answer::Unknown)?;
             }
         }
         // Breadth-first over sequences of pending ops, until x is placed.
@@ -548,10 +603,14 @@ impl<'p, M: Model, const W: usize> Jit<'p, M, W> {
                 if b2[xw] & xb != 0 {
                     b2[xw] &= !xb;
                     let h = config_hash(self.model.hash_state(s2), &b2);
-                    self.next.insert(s2, h, b2, u2, t2, &self.usages);
+                    self.next
+                        .insert(s2, h, b2, u2, t2, &self.usages, ctl)
+                        .map_err(Answer::Unknown)?;
                 } else {
                     let h = config_hash(self.model.hash_state(s2), &b2);
-                    self.visited.insert(s2, h, b2, u2, t2, &self.usages);
+                    self.visited
+                        .insert(s2, h, b2, u2, t2, &self.usages, ctl)
+                        .map_err(Answer::Unknown)?;
                 }
             }
             k += 1;

@@ -4,7 +4,14 @@
 //! have behaved like a single copy of the object? No I/O, no async: a
 //! [`History`](splitbrain_history::History) goes in, a verdict comes out —
 //! `valid`, `invalid`, or `unknown` when the time or memory budget ran out
-//! (never `valid`).
+//! or there was too little to judge (never `valid`): a checker with no
+//! evidence (no client op, none `ok`) answers unknown, and every checker
+//! counts what it left out, and why ([`LeftOut`]).
+//!
+//! Memory is measured, not estimated, when the program installs
+//! [`heap::CountingAlloc`] as its global allocator; values compare within
+//! their type, and explanations say so when that decides a verdict
+//! ([`equality`]).
 //!
 //! ## The story of a check
 //!
@@ -75,7 +82,9 @@
 
 mod counterexample;
 mod engine;
+pub mod equality;
 mod hash;
+pub mod heap;
 mod jit;
 mod limits;
 mod linearizable;
@@ -91,11 +100,12 @@ pub mod stats;
 #[doc(hidden)]
 pub mod testing;
 
+pub use equality::TypeClash;
 pub use limits::{EngineChoice, Limits};
 pub use linearizable::{check_linearizable, check_with_model};
 pub use model::{Model, ModelKind, ModelSpec};
 pub use problem::CheckError;
 pub use result::{
-    Counterexample, Engine, KeyResult, LinearizabilityResult, LinearizedOp, OpRef, Prefix, Stats,
-    Unplaceable, Verdict,
+    Counterexample, Engine, KeyResult, LeftOut, LeftOutReason, LinearizabilityResult, LinearizedOp,
+    OpRef, Prefix, Stats, UnknownCause, Unplaceable, Verdict,
 };

@@ -4,6 +4,12 @@
 //! deadline, the shared memory budget and a cancellation flag (set when a
 //! competing engine has already answered). Past any bound the answer is
 //! `unknown`, never `valid`.
+//!
+//! Memory is the live heap of the whole process when the program installed
+//! [`CountingAlloc`](crate::heap::CountingAlloc) (the `splitbrain` binary
+//! does); otherwise the engines' own estimates of their tables. Either way an
+//! engine asks for [`Control::room`] before a table doubles, so one growth
+//! step cannot jump far past the limit between two polls.
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,6 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+
+use crate::heap;
 
 /// Which search engine checks each key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -59,8 +67,10 @@ impl fmt::Display for EngineChoice {
 pub struct Limits {
     /// Wall-clock limit for the whole check; `None`: no limit.
     pub time: Option<Duration>,
-    /// Bytes the engines may hold in memo tables and configuration sets, summed
-    /// over all threads; `None`: no limit.
+    /// Memory the check may use; `None`: no limit. With the counting allocator
+    /// installed, the live heap of the whole process (history included); else
+    /// what the engines hold in memo tables and configuration sets, summed over
+    /// all threads.
     pub memory_bytes: Option<u64>,
     pub engine: EngineChoice,
     /// Worker threads; `None`: one per core.
@@ -106,6 +116,16 @@ impl Halt {
             Halt::Cancelled => "cancelled".into(),
             Halt::Steps => "step budget exhausted".into(),
             Halt::TooConcurrent => "too many operations pending at once for the JIT engine".into(),
+        }
+    }
+
+    pub(crate) fn cause(self) -> crate::UnknownCause {
+        use crate::UnknownCause as C;
+        match self {
+            Halt::Time => C::Time,
+            Halt::Memory => C::Memory,
+            Halt::TooConcurrent => C::TooConcurrent,
+            Halt::Cancelled | Halt::Steps => C::Cancelled,
         }
     }
 
@@ -183,7 +203,8 @@ impl<'a> Control<'a> {
         self
     }
 
-    /// Time and cancellation. Cheap enough for every few thousand steps.
+    /// Time, cancellation and the real heap. Cheap enough for every few
+    /// thousand steps.
     pub fn poll(&self) -> Result<(), Halt> {
         if self.cancel.load(Ordering::Relaxed) {
             return Err(Halt::Cancelled);
@@ -193,7 +214,26 @@ impl<'a> Control<'a> {
         {
             return Err(Halt::Time);
         }
-        Ok(())
+        self.room(0)
+    }
+
+    /// Whether the live heap has room for `extra` more bytes: asked before a
+    /// table grows (the new table is allocated while the old one is live).
+    /// Without the counting allocator, always: the estimates of
+    /// [`Control::hold`] already include the growth.
+    #[inline]
+    pub fn room(&self, extra: u64) -> Result<(), Halt> {
+        match heap::live() {
+            Some(live) if (live as u64).saturating_add(extra) >= self.budget.memory_limit => {
+                Err(Halt::Memory)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Bytes the live heap may still grow by; `None` without the counting allocator.
+    pub fn headroom(&self) -> Option<u64> {
+        heap::live().map(|live| self.budget.memory_limit.saturating_sub(live as u64))
     }
 
     /// Reports that this engine now holds `bytes`; fails past the shared budget.

@@ -13,7 +13,10 @@ use crate::model::{
     FifoQueue, Model, ModelKind, ModelSpec, MultiRegister, Mutex, Register, SetModel,
 };
 use crate::problem::{self, CheckError, KeyCalls, Problem};
-use crate::result::{Counterexample, Engine, KeyResult, LinearizabilityResult, Stats, Verdict};
+use crate::result::{
+    Counterexample, Engine, KeyResult, LeftOutReason, LeftOutTally, LinearizabilityResult, Stats,
+    UnknownCause, Verdict,
+};
 use crate::{counterexample, jit, wgl};
 
 /// Checks that `history` is linearizable with respect to `model`.
@@ -56,8 +59,12 @@ pub fn check_with_model<M: Model>(
     independent: bool,
     limits: &Limits,
 ) -> Result<LinearizabilityResult, CheckError> {
+    // The peak heap of this check, not of whatever ran before it.
+    crate::heap::reset_peak();
     let budget = Budget::new(limits);
-    let (groups, calls, failed) = problem::group_by_key(history, independent);
+    let mut left_out = LeftOutTally::default();
+    let (groups, calls, failed) = problem::group_by_key(history, independent, &mut left_out);
+    left_out.add(LeftOutReason::Failed, None, failed);
     let threads = limits
         .threads
         .unwrap_or_else(rayon::current_num_threads)
@@ -90,7 +97,8 @@ pub fn check_with_model<M: Model>(
     let mut verdict = Verdict::Valid;
     let mut counterexample = None;
     let mut unknown_reason = None;
-    let (mut dropped, mut parts) = (failed, 0u64);
+    let mut unknown_cause = None;
+    let (mut dropped, mut parts, mut evidence) = (failed, 0u64, 0u64);
     // Report the first bad op in history order, whichever thread met it.
     let mut first_error: Option<CheckError> = None;
     for o in outcomes {
@@ -110,8 +118,11 @@ pub fn check_with_model<M: Model>(
                 }
                 if unknown_reason.is_none() {
                     unknown_reason = k.result.unknown_reason.clone();
+                    unknown_cause = k.result.unknown_cause;
                 }
                 dropped += k.dropped;
+                evidence += k.ok_ops;
+                left_out.add(LeftOutReason::UnknownRead, None, k.dropped);
                 parts += k.result.parts as u64;
                 keys.push(k.result);
             }
@@ -120,15 +131,27 @@ pub fn check_with_model<M: Model>(
     if let Some(e) = first_error {
         return Err(e);
     }
+    // Too little to judge: with no ok op, any history is trivially
+    // linearizable, and "valid" would pass a run that checked nothing.
+    if evidence == 0 {
+        let reason = no_evidence(calls);
+        verdict = Verdict::Unknown;
+        unknown_reason = Some(reason.clone());
+        unknown_cause = Some(UnknownCause::NoEvidence);
+        for k in &mut keys {
+            k.verdict = Verdict::Unknown;
+            k.unknown_reason = Some(reason.clone());
+            k.unknown_cause = Some(UnknownCause::NoEvidence);
+        }
+    }
+    let unknown = verdict == Verdict::Unknown;
     Ok(LinearizabilityResult {
         verdict,
         model: model_name::<M>(&model),
         counterexample,
-        unknown_reason: if verdict == Verdict::Unknown {
-            unknown_reason
-        } else {
-            None
-        },
+        unknown_reason: unknown_reason.filter(|_| unknown),
+        unknown_cause: unknown_cause.filter(|_| unknown),
+        left_out: left_out.into_vec(),
         stats: Stats {
             elapsed_ms: budget.start.elapsed().as_secs_f64() * 1e3,
             calls,
@@ -137,6 +160,7 @@ pub fn check_with_model<M: Model>(
             parts,
             configurations: budget.configurations(),
             peak_memory_bytes: budget.peak_bytes(),
+            peak_heap_bytes: crate::heap::peak().map(|b| b as u64),
             threads: threads as u64,
         },
         keys,
@@ -145,6 +169,17 @@ pub fn check_with_model<M: Model>(
 
 fn model_name<M: Model>(m: &M) -> String {
     m.object().to_string()
+}
+
+/// The reason of a check that had no `ok` op to judge.
+pub(crate) fn no_evidence(calls: u64) -> String {
+    match calls {
+        0 => "no client operations to check".into(),
+        n => format!(
+            "no client operations to check: none of the {n} client operation{} completed with ok",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
 }
 
 struct Ctx<'a> {
@@ -158,6 +193,8 @@ struct KeyOutcome {
     result: KeyResult,
     counterexample: Option<Counterexample>,
     dropped: u64,
+    /// Ops that completed ok.
+    ok_ops: u64,
 }
 
 fn check_key<M: Model>(ctx: &Ctx, g: &KeyCalls, model: M) -> Result<KeyOutcome, CheckError> {
@@ -171,7 +208,9 @@ fn check_key<M: Model>(ctx: &Ctx, g: &KeyCalls, model: M) -> Result<KeyOutcome, 
         engine: None,
         elapsed_ms: 0.0,
         unknown_reason: None,
+        unknown_cause: None,
     };
+    let ok_ops = problems.iter().map(|p| p.ok_ops() as u64).sum();
     let mut counterexample = None;
     let mut halt: Option<Halt> = None;
     for p in problems.iter().filter(|p| p.len() > 0) {
@@ -202,6 +241,7 @@ fn check_key<M: Model>(ctx: &Ctx, g: &KeyCalls, model: M) -> Result<KeyOutcome, 
     {
         result.verdict = Verdict::Unknown;
         result.unknown_reason = Some(h.reason(ctx.limits));
+        result.unknown_cause = Some(h.cause());
         result.engine = None;
     }
     result.elapsed_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -209,6 +249,7 @@ fn check_key<M: Model>(ctx: &Ctx, g: &KeyCalls, model: M) -> Result<KeyOutcome, 
         result,
         counterexample,
         dropped,
+        ok_ops,
     })
 }
 

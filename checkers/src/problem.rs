@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use splitbrain_history::{History, OpType, Process, Value};
 
 use crate::model::{CallView, Model, Outcome};
+use crate::result::LeftOutTally;
 
 /// "Never returns": the return position of an `info` op.
 pub(crate) const NEVER: u32 = u32::MAX;
@@ -54,6 +55,11 @@ impl<M: Model> Problem<M> {
     pub fn is_info(&self, op: u32) -> bool {
         self.ret[op as usize] == NEVER
     }
+
+    /// Ops that completed `ok`: the evidence (info ops alone constrain nothing).
+    pub fn ok_ops(&self) -> usize {
+        self.ret.iter().filter(|&&r| r != NEVER).count()
+    }
 }
 
 /// A key's calls (history positions of their invocations), before compiling.
@@ -63,15 +69,24 @@ pub(crate) struct KeyCalls {
 }
 
 /// Groups client calls by key (or all into one group), in order of first
-/// appearance; `fail` calls are left out and counted.
-pub(crate) fn group_by_key(history: &History, independent: bool) -> (Vec<KeyCalls>, u64, u64) {
+/// appearance; `fail` calls are left out and counted, and so are the ops of
+/// the nemesis and other non-client processes (in `left_out`).
+pub(crate) fn group_by_key(
+    history: &History,
+    independent: bool,
+    left_out: &mut LeftOutTally,
+) -> (Vec<KeyCalls>, u64, u64) {
     let ops = history.ops();
     let mut groups: Vec<KeyCalls> = Vec::new();
     let mut index: HashMap<&Value, usize> = HashMap::new();
     let mut unkeyed: Option<usize> = None;
     let (mut calls, mut failed) = (0u64, 0u64);
     for (pos, op) in ops.iter().enumerate() {
-        if !(op.kind == OpType::Invoke && op.is_client()) {
+        if !op.is_client() {
+            left_out.non_client(op);
+            continue;
+        }
+        if op.kind != OpType::Invoke {
             continue;
         }
         calls += 1;

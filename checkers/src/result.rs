@@ -10,6 +10,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType, Process, Value};
 
+use crate::equality::TypeClash;
+
 /// The answer of a checker.
 ///
 /// `Unknown` means the checker ran out of time or memory (or was asked to
@@ -93,9 +95,17 @@ pub struct LinearizabilityResult {
     /// For an invalid history: why, for the first invalid key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counterexample: Option<Counterexample>,
-    /// For an unknown verdict: what ran out (time, memory, ...).
+    /// For an unknown verdict: what ran out (time, memory, ...), or that there
+    /// was nothing to check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unknown_reason: Option<String>,
+    /// For an unknown verdict: the cause, for scripts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_cause: Option<UnknownCause>,
+    /// History entries the check left out, and why (nemesis ops, failed
+    /// calls, info reads, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOut>,
     pub stats: Stats,
 }
 
@@ -116,6 +126,8 @@ pub struct KeyResult {
     pub elapsed_ms: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unknown_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_cause: Option<UnknownCause>,
 }
 
 /// Counters for the curious and for tuning.
@@ -134,7 +146,134 @@ pub struct Stats {
     /// The highest number of bytes the engines held in memo tables and
     /// configuration sets at once (an estimate, not including the history).
     pub peak_memory_bytes: u64,
+    /// The most heap the whole process had live during the check (history
+    /// included), measured by the counting allocator; absent without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_heap_bytes: Option<u64>,
     pub threads: u64,
+}
+
+/// Why a check answered unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownCause {
+    /// The time limit.
+    Time,
+    /// The memory limit.
+    Memory,
+    /// More ops pending at once than the JIT engine can represent.
+    TooConcurrent,
+    /// Stopped before deciding (a step budget, or the caller gave up).
+    Cancelled,
+    /// Too little to judge: no client operation left to check.
+    NoEvidence,
+}
+
+/// Why a checker left history entries out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeftOutReason {
+    /// Ops of the nemesis: faults, not client operations.
+    Nemesis,
+    /// Calls that failed: they certainly did not take effect.
+    Failed,
+    /// Calls whose result is unknown and that change nothing (`info` reads):
+    /// they constrain nothing.
+    UnknownRead,
+    /// Calls of a function the checker does not know (`name`).
+    NotInModel,
+    /// Reads the checker does not judge: the set's reads before its last add.
+    NotFinal,
+}
+
+/// How many history entries a checker left out for one reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftOut {
+    pub reason: LeftOutReason,
+    /// Client calls (an invocation and its completion count once); for the
+    /// nemesis, history entries (Jepsen's ops: it writes some as two).
+    pub count: u64,
+    /// The function, for `not-in-model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl LeftOut {
+    /// `12 nemesis ops`, `3 ops with f=`generate` not in the model`.
+    pub fn describe(&self) -> String {
+        let n = self.count;
+        let ops = if n == 1 { "op" } else { "ops" };
+        let name = self.name.as_deref().unwrap_or("?");
+        match self.reason {
+            LeftOutReason::Nemesis => format!("{n} nemesis {ops}"),
+            LeftOutReason::Failed => format!("{n} failed {ops}"),
+            LeftOutReason::UnknownRead => {
+                format!("{n} info read{}", if n == 1 { "" } else { "s" })
+            }
+            LeftOutReason::NotInModel => format!("{n} {ops} with f=`{name}` not in the model"),
+            LeftOutReason::NotFinal => {
+                format!(
+                    "{n} read{} before the last add",
+                    if n == 1 { "" } else { "s" }
+                )
+            }
+        }
+    }
+
+    /// "12 nemesis ops and 3 ops with f=`generate` not in the model left out";
+    /// `None` when nothing was.
+    pub fn summary(left_out: &[LeftOut]) -> Option<String> {
+        let parts: Vec<String> = left_out
+            .iter()
+            .filter(|l| l.count > 0)
+            .map(LeftOut::describe)
+            .collect();
+        match parts.as_slice() {
+            [] => None,
+            [one] => Some(format!("{one} left out")),
+            [rest @ .., last] => Some(format!("{} and {last} left out", rest.join(", "))),
+        }
+    }
+}
+
+/// Tallies left-out entries by reason and name, in a stable order.
+#[derive(Debug, Default)]
+pub(crate) struct LeftOutTally {
+    counts: std::collections::BTreeMap<(LeftOutReason, Option<String>), u64>,
+}
+
+impl LeftOutTally {
+    pub fn add(&mut self, reason: LeftOutReason, name: Option<&str>, n: u64) {
+        if n > 0 {
+            *self
+                .counts
+                .entry((reason, name.map(str::to_string)))
+                .or_default() += n;
+        }
+    }
+
+    /// A history entry of a process that is not a client: the nemesis.
+    pub fn non_client(&mut self, _op: &splitbrain_history::Op) {
+        self.add(LeftOutReason::Nemesis, None, 1);
+    }
+
+    /// Every non-client entry of `history`.
+    pub fn non_clients(&mut self, history: &History) {
+        for op in history.ops().iter().filter(|o| !o.is_client()) {
+            self.non_client(op);
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<LeftOut> {
+        self.counts
+            .into_iter()
+            .map(|((reason, name), count)| LeftOut {
+                reason,
+                count,
+                name,
+            })
+            .collect()
+    }
 }
 
 /// A reference to one operation, enough to draw it without the history.
@@ -188,7 +327,7 @@ impl OpRef {
         let mut s = if self.value.is_nil() && !result_nil {
             self.f.clone()
         } else {
-            format!("{} {}", self.f, self.value)
+            format!("{} {}", self.f, crate::equality::shown(&self.value))
         };
         if self.outcome == OpType::Info {
             s.push_str(" (info)");
@@ -227,6 +366,10 @@ pub struct Counterexample {
     pub unplaceable: Vec<Unplaceable>,
     /// One sentence for humans.
     pub message: String,
+    /// When the failed op fits no state only because values that look the
+    /// same differ in type (a read of `1.0`, a register holding `1`): which is which.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_clash: Option<TypeClash>,
 }
 
 /// A linearizable prefix: its last few ops in linearization order.

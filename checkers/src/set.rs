@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType, Value};
 
 use crate::Verdict;
+use crate::result::{LeftOut, LeftOutReason, LeftOutTally};
 
 /// What the set checker found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +51,9 @@ pub struct SetResult {
     pub recovered: Vec<Value>,
     /// In the order the adds were invoked.
     pub failed_present: Vec<Value>,
+    /// History entries not judged, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOut>,
 }
 
 /// The known outcomes of the adds of one element.
@@ -69,7 +73,11 @@ pub fn check(history: &History) -> SetResult {
     let mut last_add_invoke = None;
     let mut reads = Vec::new();
     let mut any_ok_read = false;
+    let mut left_out = LeftOutTally::default();
+    left_out.non_clients(history);
+    let mut calls = 0;
     for call in history.calls() {
+        calls += 1;
         match call.invoke.f.as_ref() {
             "add" => {
                 last_add_invoke = Some(call.invoke_pos);
@@ -84,11 +92,15 @@ pub fn check(history: &History) -> SetResult {
                     _ => entry.unknown = true,
                 }
             }
-            "read" if call.outcome() == OpType::Ok => {
-                any_ok_read = true;
-                reads.push(call);
-            }
-            _ => {}
+            "read" => match call.outcome() {
+                OpType::Ok => {
+                    any_ok_read = true;
+                    reads.push(call);
+                }
+                OpType::Fail => left_out.add(LeftOutReason::Failed, None, 1),
+                _ => left_out.add(LeftOutReason::UnknownRead, None, 1),
+            },
+            f => left_out.add(LeftOutReason::NotInModel, Some(f), 1),
         }
     }
     let acknowledged_count = adds.values().filter(|a| a.ok).count();
@@ -103,13 +115,23 @@ pub fn check(history: &History) -> SetResult {
         unexpected: Vec::new(),
         recovered: Vec::new(),
         failed_present: Vec::new(),
+        left_out: Vec::new(),
     };
+    let ok_reads = reads.len();
     let finals: Vec<_> = reads
         .into_iter()
         .filter(|r| last_add_invoke.is_none_or(|last| r.invoke_pos > last))
         .collect();
+    left_out.add(
+        LeftOutReason::NotFinal,
+        None,
+        (ok_reads - finals.len()) as u64,
+    );
+    result.left_out = left_out.into_vec();
     if finals.is_empty() {
-        result.reason = Some(if any_ok_read {
+        result.reason = Some(if calls == 0 {
+            "no client operations to check".into()
+        } else if any_ok_read {
             "no successful read after the last add: the final read is missing or failed, so survival of the adds cannot be judged".into()
         } else {
             "the set was never read successfully: nothing to judge".into()

@@ -7,7 +7,8 @@
 //! Valid iff every function has at least one `ok`: a function that never once
 //! succeeded usually means the test exercised nothing (a broken client, a
 //! cluster down for the whole run), and a test that did nothing must not
-//! pass. An empty history has nothing to judge: `Unknown`.
+//! pass. A history without client operations, or in which none succeeded, is
+//! too little to judge: `Unknown`, with the reason.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType};
 
 use crate::Verdict;
+use crate::result::{LeftOut, LeftOutTally};
 
 /// Outcome counts of a group of operations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +50,9 @@ pub struct StatsResult {
     pub total: Counts,
     /// Per function, by name.
     pub by_f: BTreeMap<Box<str>, Counts>,
+    /// History entries not counted (the nemesis's and other processes' ops).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOut>,
 }
 
 /// Counts a history's client operations; see the module documentation.
@@ -72,7 +77,18 @@ pub fn check(history: &History) -> StatsResult {
         .map(|(f, _)| f.as_ref())
         .collect();
     let (verdict, reason) = if total.count == 0 {
-        (Verdict::Unknown, Some("no client operations".to_string()))
+        (
+            Verdict::Unknown,
+            Some("no client operations to check".to_string()),
+        )
+    } else if total.ok_count == 0 {
+        (
+            Verdict::Unknown,
+            Some(format!(
+                "no client operation succeeded ({} fail, {} info): too little to judge",
+                total.fail_count, total.info_count
+            )),
+        )
     } else if never_ok.is_empty() {
         (Verdict::Valid, None)
     } else {
@@ -81,11 +97,14 @@ pub fn check(history: &History) -> StatsResult {
             Some(format!("never succeeded: {}", never_ok.join(", "))),
         )
     };
+    let mut left_out = LeftOutTally::default();
+    left_out.non_clients(history);
     StatsResult {
         verdict,
         reason,
         total,
         by_f,
+        left_out: left_out.into_vec(),
     }
 }
 

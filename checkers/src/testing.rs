@@ -25,6 +25,8 @@ pub fn history(rows: &[(u64, OpType, &str, Value)]) -> History {
 pub struct Rng(pub u64);
 
 impl Rng {
+    // An endless stream, not an iterator that ends: `next` is the PRNG's word.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -67,6 +69,18 @@ pub fn knossos_cases(dir: &Path) -> Vec<(PathBuf, ModelKind, Verdict)> {
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// The verdict splitbrain owes a corpus history filed under `folder`'s
+/// verdict: Knossos calls a history without any `ok` client op valid (some of
+/// its `good` histories hold only nemesis ops); splitbrain calls it unknown,
+/// too little to judge.
+pub fn expected_verdict(history: &History, folder: Verdict) -> Verdict {
+    let evidence = history
+        .ops()
+        .iter()
+        .any(|o| o.is_client() && o.kind == OpType::Ok);
+    if evidence { folder } else { Verdict::Unknown }
 }
 
 /// The model spec a Knossos corpus history is checked against.

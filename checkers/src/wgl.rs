@@ -173,8 +173,12 @@ impl<'p, M: Model> Wgl<'p, M> {
                 }
             }
             if self.memo.len() * 2 + 2 > self.memo.bytes() as usize / 16 {
-                // The memo is about to double: ask first.
-                if let Err(h) = ctl.hold(self.bytes() + self.memo.bytes()) {
+                // The memo is about to double, the new table allocated while the
+                // old one is live: ask first.
+                if let Err(h) = ctl
+                    .hold(self.bytes() + self.memo.bytes())
+                    .and_then(|_| ctl.room(2 * self.memo.bytes()))
+                {
                     return Answer::Unknown(h);
                 }
             }

@@ -6,12 +6,19 @@
 //! (ops take effect at a random point between invocation and completion; some
 //! end `info` — taken effect or not — some `fail`, some never complete), and a
 //! share get one result corrupted so that they are (usually) not linearizable.
+//!
+//! Three mixes per model: the usual one (0–15% info), info-heavy (30–60%
+//! info: the relaxations and optional ops engines find hardest) and
+//! fail-heavy (30% fail, some of them lies: an op that took effect reported
+//! as `fail`, which no engine may count). A disagreement panics with the
+//! history minimized to the fewest calls that still disagree, as JSON Lines,
+//! ready to keep as a fixed regression case (none found so far).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use splitbrain_checkers::testing::Rng;
 use splitbrain_checkers::{
-    EngineChoice, Limits, ModelKind, ModelSpec, Verdict, check_linearizable,
+    EngineChoice, Limits, ModelKind, ModelSpec, UnknownCause, Verdict, check_linearizable,
 };
 use splitbrain_history::{History, Op, OpType, Process, Value};
 
@@ -119,9 +126,14 @@ fn ref_step(s: &RefState, c: &Call) -> Option<RefState> {
     }
 }
 
+/// Configurations the oracle may memoize before it gives up on a history:
+/// info-heavy queues can reach more states than fit in memory.
+const ORACLE_BUDGET: usize = 1 << 20;
+
 /// Tries every order consistent with real time, with each info call taken or
-/// not; memoizes (placed set, state) so it finishes on 40 calls.
-fn oracle(kind: ModelKind, calls: &[Call]) -> bool {
+/// not; memoizes (placed set, state) so it finishes on 40 calls. `None`: the
+/// search outgrew [`ORACLE_BUDGET`] (the history is skipped, and counted).
+fn oracle(kind: ModelKind, calls: &[Call]) -> Option<bool> {
     assert!(calls.len() <= 64);
     let must: u64 = calls
         .iter()
@@ -129,18 +141,22 @@ fn oracle(kind: ModelKind, calls: &[Call]) -> bool {
         .filter(|(_, c)| c.ret.is_some())
         .fold(0, |m, (i, _)| m | 1 << i);
     let mut seen: HashSet<(u64, RefState)> = HashSet::new();
+    /// `Err(())`: over budget.
     fn go(
         calls: &[Call],
         must: u64,
         done: u64,
         s: RefState,
         seen: &mut HashSet<(u64, RefState)>,
-    ) -> bool {
+    ) -> Result<bool, ()> {
         if done & must == must {
-            return true;
+            return Ok(true);
+        }
+        if seen.len() >= ORACLE_BUDGET {
+            return Err(());
         }
         if !seen.insert((done, s.clone())) {
-            return false;
+            return Ok(false);
         }
         for (i, c) in calls.iter().enumerate() {
             if done & (1 << i) != 0 {
@@ -155,14 +171,14 @@ fn oracle(kind: ModelKind, calls: &[Call]) -> bool {
                 continue;
             }
             if let Some(s2) = ref_step(&s, c)
-                && go(calls, must, done | 1 << i, s2, seen)
+                && go(calls, must, done | 1 << i, s2, seen)?
             {
-                return true;
+                return Ok(true);
             }
         }
-        false
+        Ok(false)
     }
-    go(calls, must, 0, ref_init(kind), &mut seen)
+    go(calls, must, 0, ref_init(kind), &mut seen).ok()
 }
 
 fn oracle_calls(h: &History) -> Vec<Call> {
@@ -359,7 +375,72 @@ fn corrupt(kind: ModelKind, op: &mut Op, rng: &mut Rng) {
     }
 }
 
-fn simulate(kind: ModelKind, rng: &mut Rng, max_calls: usize) -> History {
+/// How ops end, beyond what the model forces (a cas that cannot apply fails).
+#[derive(Debug, Clone, Copy)]
+struct Mix {
+    /// Percent of completions reported `info` (one picked per history).
+    info: &'static [u64],
+    /// Percent of ops doomed at invocation: they never take effect, and end
+    /// `fail` (or `info`, which is also true).
+    fail: u64,
+    /// Percent of histories where one op that took effect is reported `fail`
+    /// (a lie: such histories are usually not linearizable).
+    lie: u64,
+    max_calls: usize,
+    /// Engine runs per thousand histories that may run out of memory (see
+    /// `limits`): on the queue, and on the other models.
+    queue_slow_per_mille: usize,
+    slow_per_mille: usize,
+}
+
+const USUAL: Mix = Mix {
+    info: &[0, 5, 15],
+    fail: 0,
+    lie: 0,
+    max_calls: 40,
+    queue_slow_per_mille: 20,
+    slow_per_mille: 0,
+};
+
+/// Info-heavy histories have few constraints and many optional ops: the
+/// oracle's search over which info ops happened grows as 2^info, so they
+/// are shorter.
+const INFO_HEAVY: Mix = Mix {
+    info: &[30, 45, 60],
+    fail: 0,
+    lie: 0,
+    max_calls: 24,
+    // Many info ops at high concurrency are where both engines are slow
+    // (see the crate doc); a queue's states multiply with every info enqueue.
+    queue_slow_per_mille: 50,
+    slow_per_mille: 5,
+};
+
+const FAIL_HEAVY: Mix = Mix {
+    info: &[0, 5, 15],
+    fail: 30,
+    lie: 20,
+    max_calls: 40,
+    queue_slow_per_mille: 20,
+    slow_per_mille: 0,
+};
+
+/// Ops that change the object when they take effect: the ones a lying `fail`
+/// hides.
+fn mutates(f: &str, invoke: &Value) -> bool {
+    match f {
+        "read" | "dequeue" => false,
+        "txn" => invoke
+            .as_list()
+            .unwrap()
+            .iter()
+            .any(|m| m.as_list().unwrap()[0].as_str() == Some("write")),
+        _ => true,
+    }
+}
+
+fn simulate(kind: ModelKind, rng: &mut Rng, mix: Mix) -> History {
+    let max_calls = mix.max_calls;
     let workers = 1 + rng.below(8) as usize;
     let calls = 1 + rng.below(max_calls as u64) as usize;
     let mut state = ref_init(kind);
@@ -369,7 +450,7 @@ fn simulate(kind: ModelKind, rng: &mut Rng, max_calls: usize) -> History {
     let mut ops: Vec<Op> = Vec::new();
     let mut invoked = 0;
     let mut counter = 0i64;
-    let info_rate = [0, 5, 15][rng.below(3) as usize];
+    let info_rate = mix.info[rng.below(mix.info.len() as u64) as usize];
     // Sometimes the history ends with ops still open (they count as info).
     let hang = rng.chance(30);
     let mut guard = 0;
@@ -395,7 +476,8 @@ fn simulate(kind: ModelKind, rng: &mut Rng, max_calls: usize) -> History {
                     process: procs[w],
                     f,
                     arg,
-                    effect: None,
+                    // Doomed ops certainly fail: they never take effect.
+                    effect: (mix.fail > 0 && rng.chance(mix.fail)).then_some(Err(())),
                 });
                 invoked += 1;
             }
@@ -436,6 +518,26 @@ fn simulate(kind: ModelKind, rng: &mut Rng, max_calls: usize) -> History {
             corrupt(kind, &mut ops[i], rng);
         }
     }
+    // (Zero rates draw nothing, so the usual mix makes the histories it
+    // always made.)
+    if mix.lie > 0 && rng.chance(mix.lie) {
+        // Report an op that took effect as failed.
+        let oks: Vec<usize> = (0..ops.len())
+            .filter(|&i| ops[i].kind == OpType::Ok)
+            .filter(|&i| {
+                let inv = ops[..i]
+                    .iter()
+                    .rev()
+                    .find(|o| o.process == ops[i].process)
+                    .unwrap();
+                mutates(&ops[i].f, &inv.value)
+            })
+            .collect();
+        if !oks.is_empty() {
+            let i = oks[rng.below(oks.len() as u64) as usize];
+            ops[i].kind = OpType::Fail;
+        }
+    }
     if kind == ModelKind::Mutex && rng.chance(20) {
         // Claim a failed op succeeded.
         if let Some(op) = ops.iter_mut().find(|o| o.kind == OpType::Fail) {
@@ -454,37 +556,132 @@ fn limits(engine: EngineChoice) -> Limits {
         threads: Some(1),
         // JIT keeps every state the object can be in; for a queue after many
         // concurrent enqueues that is every order of them, which can exceed
-        // any budget. Such a run must say unknown, and is counted.
-        time: Some(std::time::Duration::from_millis(500)),
-        ..Limits::default()
+        // any budget. Such a run must say unknown, and is counted. The bound
+        // is memory (the engines' own, deterministic estimates: no counting
+        // allocator here) rather than time, so that the count does not
+        // depend on how loaded the machine is; time is only a backstop.
+        memory_bytes: Some(64 << 20),
+        time: Some(std::time::Duration::from_secs(20)),
     }
 }
 
-fn run_model(kind: ModelKind, seed: u64, histories: usize, max_calls: usize) {
+const ENGINES: [EngineChoice; 2] = [EngineChoice::Wgl, EngineChoice::Jit];
+
+fn want(valid: bool) -> Verdict {
+    if valid {
+        Verdict::Valid
+    } else {
+        Verdict::Invalid
+    }
+}
+
+/// How an engine contradicts the oracle on `h`, if one does (unknown is no
+/// contradiction).
+fn disagreement(kind: ModelKind, h: &History) -> Option<String> {
+    let expected = want(oracle(kind, &oracle_calls(h))?);
+    ENGINES.into_iter().find_map(|engine| {
+        let r = check_linearizable(h, &ModelSpec::new(kind), &limits(engine)).unwrap();
+        (r.verdict != Verdict::Unknown && r.verdict != expected)
+            .then(|| format!("oracle says {expected}, {engine} says {}", r.verdict))
+    })
+}
+
+/// Drops whole calls (invocation and completion) while `bad` still holds
+/// (an engine disagreeing with the oracle): the smallest case to report and
+/// keep.
+fn minimize(h: &History, bad: impl Fn(&History) -> bool) -> History {
+    let mut h = h.clone();
+    'shrink: loop {
+        let calls: Vec<(usize, Option<usize>)> =
+            h.calls().map(|c| (c.invoke_pos, c.complete_pos)).collect();
+        for (inv, comp) in calls {
+            let mut ops: Vec<Op> = (0..h.len())
+                .filter(|&j| j != inv && Some(j) != comp)
+                .map(|j| h.ops()[j].clone())
+                .collect();
+            for (i, op) in ops.iter_mut().enumerate() {
+                op.index = i as u64;
+            }
+            // Dropping a whole call keeps a history valid.
+            let smaller = History::new(ops).unwrap();
+            if bad(&smaller) {
+                h = smaller;
+                continue 'shrink;
+            }
+        }
+        return h;
+    }
+}
+
+fn jsonl(h: &History) -> String {
+    h.ops()
+        .iter()
+        .map(|o| serde_json::to_string(o).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn run_model(kind: ModelKind, seed: u64, histories: usize, mix: Mix) {
     let mut rng = Rng(seed);
     let spec = ModelSpec::new(kind);
-    let (mut valid, mut invalid, mut unknown) = (0, 0, 0);
+    let (mut valid, mut invalid, mut unknown, mut no_evidence) = (0, 0, 0, 0);
+    let mut unknown_reasons = std::collections::BTreeSet::new();
+    let mut oracle_gave_up = 0;
+    // The shortest history an engine ran out of time on, to show.
+    let mut slowest: Option<History> = None;
+    // Client completions by type, and calls the history never completed.
+    let (mut oks, mut infos, mut fails, mut open) = (0usize, 0usize, 0usize, 0usize);
     for n in 0..histories {
-        let h = simulate(kind, &mut rng, max_calls);
-        let expected = oracle(kind, &oracle_calls(&h));
+        let h = simulate(kind, &mut rng, mix);
+        for c in h.calls() {
+            match c.complete.map(|o| o.kind) {
+                Some(OpType::Ok) => oks += 1,
+                Some(OpType::Info) => infos += 1,
+                Some(_) => fails += 1,
+                None => open += 1,
+            }
+        }
+        let Some(expected) = oracle(kind, &oracle_calls(&h)) else {
+            oracle_gave_up += 1;
+            continue;
+        };
         let mut failing = Vec::new();
-        for engine in [EngineChoice::Wgl, EngineChoice::Jit] {
+        for engine in ENGINES {
             let r = check_linearizable(&h, &spec, &limits(engine)).unwrap();
-            let want = if expected {
-                Verdict::Valid
-            } else {
-                Verdict::Invalid
-            };
-            if r.verdict == Verdict::Unknown {
-                unknown += 1;
+            if r.unknown_cause == Some(UnknownCause::NoEvidence) {
+                // Too little to judge is an answer only for a history
+                // without a single ok call (any such history is trivially
+                // linearizable, so "valid" would pass a run that checked
+                // nothing).
+                assert!(
+                    h.calls().all(|c| c.outcome() != OpType::Ok),
+                    "{kind} history #{n}: {engine} found no evidence in a history with ok calls\n{}",
+                    jsonl(&h)
+                );
+                no_evidence += 1;
                 continue;
             }
-            if r.verdict != want {
-                let dump: Vec<String> = h.ops().iter().map(|o| o.to_string()).collect();
+            if r.verdict == Verdict::Unknown {
+                unknown += 1;
+                if slowest.as_ref().is_none_or(|s: &History| h.len() < s.len()) {
+                    slowest = Some(h.clone());
+                }
+                unknown_reasons.insert(format!(
+                    "{engine}: {}",
+                    r.unknown_reason.unwrap_or_default()
+                ));
+                continue;
+            }
+            if r.verdict != want(expected) {
+                let small = minimize(&h, |h| disagreement(kind, h).is_some());
                 panic!(
-                    "{kind} history #{n} (seed {seed}): oracle says {want}, {engine} says {}\n{}",
+                    "{kind} history #{n} (seed {seed:#x}, {mix:?}): oracle says {}, {engine} says {}\n{}\nminimized to {} ops ({}):\n{}",
+                    want(expected),
                     r.verdict,
-                    dump.join("\n")
+                    jsonl(&h),
+                    small.len(),
+                    disagreement(kind, &small).unwrap_or_default(),
+                    jsonl(&small),
                 );
             }
             if let Some(cx) = r.counterexample {
@@ -513,16 +710,39 @@ fn run_model(kind: ModelKind, seed: u64, histories: usize, max_calls: usize) {
         }
         if expected { valid += 1 } else { invalid += 1 }
     }
+    let completions = (oks + infos + fails).max(1);
+    let pct = |x: usize| 100 * x / completions;
     println!(
-        "{kind}: {histories} histories, {valid} valid, {invalid} invalid, 0 disagreements, {unknown} engine runs unknown"
+        "{kind} ({mix:?}): {histories} histories, {valid} valid, {invalid} invalid, 0 disagreements, {unknown} engine runs out of memory, {no_evidence} without evidence, {oracle_gave_up} too big for the oracle; completions {}% ok, {}% info, {}% fail, {open} calls open",
+        pct(oks),
+        pct(infos),
+        pct(fails)
     );
-    // Only the queue may run out of time (see `limits`), and rarely.
-    let allowed = if kind == ModelKind::FifoQueue {
-        histories / 50
-    } else {
-        0
-    };
-    assert!(unknown <= allowed, "{kind}: {unknown} runs out of time");
+    // The mix must be what its name says, or the test tests less than it claims.
+    let min_info = mix.info.iter().sum::<u64>() as usize / mix.info.len() / 2;
+    assert!(pct(infos) >= min_info, "{kind}: only {}% info", pct(infos));
+    assert!(
+        pct(fails) >= mix.fail as usize / 2,
+        "{kind}: only {}% fail",
+        pct(fails)
+    );
+    assert!(
+        oracle_gave_up <= histories / 100,
+        "{kind}: the oracle gave up on {oracle_gave_up} histories"
+    );
+    // Mostly the queue runs out of memory (see `limits`), and rarely.
+    let allowed = histories
+        * if kind == ModelKind::FifoQueue {
+            mix.queue_slow_per_mille
+        } else {
+            mix.slow_per_mille
+        }
+        / 1000;
+    assert!(
+        unknown <= allowed,
+        "{kind}: {unknown} runs out of memory or time: {unknown_reasons:?}; the shortest:\n{}",
+        slowest.as_ref().map(jsonl).unwrap_or_default()
+    );
     // A generator that makes only one kind of history tests little.
     assert!(
         valid > histories / 10 && invalid > histories / 20,
@@ -531,43 +751,106 @@ fn run_model(kind: ModelKind, seed: u64, histories: usize, max_calls: usize) {
 }
 
 const HISTORIES: usize = 2000;
-const MAX_CALLS: usize = 40;
 
 #[test]
 fn register_agrees_with_oracle() {
-    run_model(ModelKind::Register, 0x1111, HISTORIES, MAX_CALLS);
+    run_model(ModelKind::Register, 0x1111, HISTORIES, USUAL);
 }
 
 #[test]
 fn cas_register_agrees_with_oracle() {
-    run_model(ModelKind::CasRegister, 0x2222, HISTORIES, MAX_CALLS);
+    run_model(ModelKind::CasRegister, 0x2222, HISTORIES, USUAL);
 }
 
 #[test]
 fn mutex_agrees_with_oracle() {
-    run_model(ModelKind::Mutex, 0x3333, HISTORIES, MAX_CALLS);
+    run_model(ModelKind::Mutex, 0x3333, HISTORIES, USUAL);
 }
 
 #[test]
 fn multi_register_agrees_with_oracle() {
-    run_model(ModelKind::MultiRegister, 0x4444, HISTORIES, MAX_CALLS);
+    run_model(ModelKind::MultiRegister, 0x4444, HISTORIES, USUAL);
 }
 
 #[test]
 fn set_agrees_with_oracle() {
-    run_model(ModelKind::Set, 0x5555, HISTORIES, MAX_CALLS);
+    run_model(ModelKind::Set, 0x5555, HISTORIES, USUAL);
 }
 
 #[test]
 fn fifo_queue_agrees_with_oracle() {
-    run_model(ModelKind::FifoQueue, 0x6666, HISTORIES, MAX_CALLS);
+    run_model(ModelKind::FifoQueue, 0x6666, HISTORIES, USUAL);
+}
+
+#[test]
+fn info_heavy_histories_agree_with_oracle() {
+    for (i, kind) in ModelKind::ALL.into_iter().enumerate() {
+        run_model(kind, 0x1f0 + i as u64, HISTORIES / 2, INFO_HEAVY);
+    }
+}
+
+#[test]
+fn fail_heavy_histories_agree_with_oracle() {
+    for (i, kind) in ModelKind::ALL.into_iter().enumerate() {
+        run_model(kind, 0xfa1 + i as u64, HISTORIES / 2, FAIL_HEAVY);
+    }
+}
+
+/// The minimizer, on a planted "bug": a read that returns 3 after a write
+/// of 3 completed. It must keep exactly those two calls (and still hold a
+/// valid history: process ids and pairing intact).
+#[test]
+fn minimize_keeps_only_what_the_failure_needs() {
+    let mut rng = Rng(0x3333);
+    let bad = |h: &History| {
+        let calls: Vec<_> = h.calls().collect();
+        calls.iter().any(|w| {
+            w.invoke.f.as_ref() == "write"
+                && w.invoke.value == Value::Int(3)
+                && w.outcome() == OpType::Ok
+                && calls.iter().any(|r| {
+                    r.invoke.f.as_ref() == "read"
+                        && r.complete.is_some_and(|c| c.value == Value::Int(3))
+                        && r.invoke_pos > w.complete_pos.unwrap()
+                })
+        })
+    };
+    let mut planted = 0;
+    for _ in 0..300 {
+        let h = simulate(ModelKind::Register, &mut rng, USUAL);
+        if !bad(&h) {
+            continue;
+        }
+        planted += 1;
+        let small = minimize(&h, bad);
+        assert!(bad(&small));
+        assert_eq!(small.calls().count(), 2, "{}", jsonl(&small));
+        History::new(small.ops().to_vec()).unwrap();
+    }
+    assert!(planted > 10, "only {planted} histories had the planted bug");
 }
 
 /// A longer run for when the engines change: `cargo test --release -- --ignored`.
+/// Longer histories too, except info-heavy ones and queues (where the
+/// oracle's and the engines' memory run out).
 #[test]
 #[ignore]
 fn all_models_agree_with_oracle_long() {
     for (i, kind) in ModelKind::ALL.into_iter().enumerate() {
-        run_model(kind, 0xabcd + i as u64, 50_000, 50);
+        for (j, (mix, longer)) in [(USUAL, 10), (FAIL_HEAVY, 10), (INFO_HEAVY, 0)]
+            .into_iter()
+            .enumerate()
+        {
+            let longer = if kind == ModelKind::FifoQueue {
+                0
+            } else {
+                longer
+            };
+            let mix = Mix {
+                max_calls: mix.max_calls + longer,
+                ..mix
+            };
+            run_model(kind, 0xabcd + (10 * i + j) as u64, 20_000, mix);
+        }
     }
 }

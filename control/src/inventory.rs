@@ -40,8 +40,20 @@ impl Inventory {
     pub fn load(path: &Path) -> anyhow::Result<Inventory> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read the inventory {}: {e}", path.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: not a splitbrain inventory: {e}", path.display()))
+        // Node names and hosts are checked as they are read (see `Node`), so a hostile
+        // inventory fails here with its line, before anything reaches a node.
+        serde_json::from_str(&text).map_err(|e| {
+            let full = e.to_string();
+            let what = full
+                .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+                .unwrap_or(&full);
+            anyhow::anyhow!(
+                "{}:{}:{}: not a splitbrain inventory: {what}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })
     }
 
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
@@ -59,6 +71,40 @@ impl Inventory {
             known_hosts: self.known_hosts.clone(),
             strict_host_key_checking: self.strict_host_key_checking,
             ..SshConfig::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inventory_with(name: &str, host: &str) -> String {
+        format!(
+            "{{\n  \"nodes\": [\n    {{\"name\": \"n1\", \"host\": \"10.77.0.2\", \"port\": 22}},\n    {{\"name\": {}, \"host\": {}, \"port\": 22}}\n  ],\n  \"user\": \"root\"\n}}\n",
+            serde_json::to_string(name).unwrap(),
+            serde_json::to_string(host).unwrap()
+        )
+    }
+
+    #[test]
+    fn hostile_node_names_in_an_inventory_are_refused_with_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inventory.json");
+        std::fs::write(&path, inventory_with("n2", "10.77.0.3")).unwrap();
+        assert_eq!(Inventory::load(&path).unwrap().nodes[1].name, "n2");
+        for (name, host) in [
+            (";touch /tmp/pwned;'", "10.77.0.3"),
+            ("n2", "-oProxyCommand=id"),
+        ] {
+            std::fs::write(&path, inventory_with(name, host)).unwrap();
+            let err = Inventory::load(&path).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("{}:4:", path.display()))
+                    && err.contains("is not a host name or IP address")
+                    && err.contains("expected a host name"),
+                "{err}"
+            );
         }
     }
 }

@@ -20,6 +20,19 @@ pub fn quote(s: &str) -> String {
     if !s.is_empty() && s.bytes().all(is_bare) {
         return s.to_string();
     }
+    single_quote(s)
+}
+
+/// Quotes `s` in single quotes even when it needs none: for a place where a bare word could
+/// mean more than its characters (a command name that is a reserved word such as `if`, or
+/// that looks like an assignment, `PATH=/x`).
+///
+/// ```
+/// use splitbrain_control::quote::single_quote;
+/// assert_eq!(single_quote("if"), "'if'");
+/// assert_eq!(single_quote("it's"), r"'it'\''s'");
+/// ```
+pub fn single_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
     for c in s.chars() {

@@ -148,7 +148,8 @@ async fn errors_name_the_node_the_command_the_status_and_stderr() {
             matches!(err, splitbrain_control::RemoteError::Timeout { .. }),
             "{err}"
         );
-        assert!(started.elapsed() < Duration::from_secs(5));
+        // Killed by the timeout, not finished: well under the 30 s, even on a loaded machine.
+        assert!(started.elapsed() < Duration::from_secs(20));
         assert!(
             err.to_string()
                 .starts_with("n1: `sleep 30` did not finish within 0.5s"),

@@ -24,7 +24,7 @@ pub struct ValidationError {
 /// - a process has at most one open invocation;
 /// - a process that completed with `info` never invokes again.
 ///
-/// Nemesis and other named processes are not paired: their ops are kept as they
+/// Nemesis ops are not paired: they are kept as they
 /// are (Jepsen's nemesis writes `info` ops) and checkers skip them.
 #[derive(Debug, Clone, Default)]
 pub struct History {

@@ -34,20 +34,29 @@
 //! ```
 //!
 //! Reading parses, splits Jepsen independent `[key value]` tuples into
-//! [`Op::key`] (detected, or forced either way), then pairs and validates with
-//! [`History::with_lines`]. Every failure is a [`codec::ReadError`] that names
-//! the file, the line and what was expected; bad input never panics. A JSON
-//! Lines history cut off mid-line by a crash is refused unless
-//! [`codec::ReadOptions::allow_truncated_tail`] is set, which drops the cut line
-//! with a warning.
+//! [`Op::key`] (detected from the client invocations, or forced either way),
+//! then pairs and validates with [`History::with_lines`]. Every failure is a
+//! [`codec::ReadError`] that names the file, the line and what was expected;
+//! bad input never panics, and reading stops at explicit limits (line length,
+//! nesting, op count, file size: [`codec::ReadOptions`]). A JSON Lines
+//! history cut off mid-line by a crash is refused unless
+//! [`codec::ReadOptions::allow_truncated_tail`] is set, which drops the cut
+//! line with a warning.
+//!
+//! Values read exactly as written in every format: integers beyond 64 bits
+//! are [`Value::BigInt`], decimals and numbers with more digits than a float
+//! keeps are [`Value::Decimal`], so no two different numbers compare equal.
+//! A client process is an integer; only the nemesis may be named.
 //!
 //! Histories of a million ops are the normal case: files are read in chunks
 //! (never whole into memory), and EDN goes through a hand-written reader for
-//! the flat op-map shape Jepsen writes, falling back to clojure-reader for
-//! anything rarer, value by value.
+//! the flat op-map shape Jepsen writes, handing only a few rare atoms
+//! (characters, ratios, radix numbers) to clojure-reader, token by token.
 
 pub mod codec;
+pub mod duration;
 mod history;
+mod number;
 mod op;
 mod value;
 

@@ -7,15 +7,13 @@
 
 use std::fmt;
 
-use std::borrow::Cow;
-
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Value;
-use crate::codec::fields::{Atom, Notation, OpBuilder};
-use crate::value::ValueVisitor;
+use crate::codec::DEFAULT_MAX_DEPTH;
+use crate::codec::json::{Ctx, OpSeed};
 
 /// The kind of history entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -65,13 +63,13 @@ impl fmt::Display for OpType {
 /// Who performed an operation: a numbered client process, or the nemesis.
 ///
 /// Serialized as a JSON integer for clients and `"nemesis"` for the nemesis, as
-/// Jepsen writes `3` and `:nemesis`.
+/// Jepsen writes `3` and `:nemesis`. No other name is accepted: a process
+/// written as `"1"` or `:worker` would otherwise be left out of every check
+/// without a word, so readers refuse it, naming the line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Process {
     Client(u64),
     Nemesis,
-    /// Any other named process (Jepsen allows arbitrary keywords); never checked.
-    Named(Box<str>),
 }
 
 impl Process {
@@ -79,12 +77,9 @@ impl Process {
         matches!(self, Process::Client(_))
     }
 
-    pub fn from_name(name: &str) -> Process {
-        if name == "nemesis" {
-            Process::Nemesis
-        } else {
-            Process::Named(name.into())
-        }
+    /// The process a name stands for: `nemesis`, or none.
+    pub fn from_name(name: &str) -> Option<Process> {
+        (name == "nemesis").then_some(Process::Nemesis)
     }
 }
 
@@ -93,7 +88,6 @@ impl fmt::Display for Process {
         match self {
             Process::Client(n) => write!(f, "{n}"),
             Process::Nemesis => f.write_str("nemesis"),
-            Process::Named(s) => f.write_str(s),
         }
     }
 }
@@ -103,7 +97,6 @@ impl Serialize for Process {
         match self {
             Process::Client(n) => s.serialize_u64(*n),
             Process::Nemesis => s.serialize_str("nemesis"),
-            Process::Named(name) => s.serialize_str(name),
         }
     }
 }
@@ -116,16 +109,16 @@ impl<'de> Deserialize<'de> for Process {
             Num(u64),
             Name(String),
         }
-        Ok(
-            match Raw::deserialize(d).map_err(|_| {
-                serde::de::Error::custom(
-                    "expected a process: a non-negative integer or \"nemesis\"",
-                )
-            })? {
-                Raw::Num(n) => Process::Client(n),
-                Raw::Name(s) => Process::from_name(&s),
-            },
-        )
+        match Raw::deserialize(d).map_err(|_| {
+            de::Error::custom("expected a process: a non-negative integer or \"nemesis\"")
+        })? {
+            Raw::Num(n) => Ok(Process::Client(n)),
+            Raw::Name(s) => Process::from_name(&s).ok_or_else(|| {
+                de::Error::custom(format!(
+                    "process {s:?} is a string: a client process is an integer; only \"nemesis\" may be named"
+                ))
+            }),
+        }
     }
 }
 
@@ -134,9 +127,7 @@ impl<'de> Deserialize<'de> for Process {
 /// The JSON Lines form is one object per line:
 /// `{"index":0,"time":1200,"process":3,"type":"invoke","f":"cas","value":[1,2]}`.
 /// Optional fields (`time`, `key`, `node`, `error`) are left out when absent;
-/// `extra` fields follow as ordinary members. Serde is implemented by hand
-/// (not derived) because `#[serde(flatten)]` for `extra` is several times slower
-/// and its errors cannot name the field that is wrong.
+/// `extra` fields follow as ordinary members.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Op {
     /// Position in the history, from 0. Codecs assign it when the source has none.
@@ -234,125 +225,14 @@ impl Serialize for Op {
 }
 
 impl<'de> Deserialize<'de> for Op {
+    /// Numbers arrive as the deserializer gives them (an `f64` may have lost
+    /// digits); the JSON Lines reader reads them exactly (see `codec::json`).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Op, D::Error> {
-        OpSeed { position: 0 }.deserialize(d)
-    }
-}
-
-/// Deserializes an op whose index, when the source has none, is `position`.
-pub(crate) struct OpSeed {
-    pub(crate) position: u64,
-}
-
-impl<'de> DeserializeSeed<'de> for OpSeed {
-    type Value = Op;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Op, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for OpSeed {
-    type Value = Op;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(r#"an op object such as {"process":0,"type":"invoke","f":"read","value":null}"#)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Op, A::Error> {
-        let mut op = OpBuilder::default();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            let atom = map.next_value::<JsonAtom<'de>>()?;
-            op.set(Notation::Json, &key.0, atom.0)
-                .map_err(de::Error::custom)?;
+        OpSeed {
+            position: 0,
+            ctx: Ctx::new(None, DEFAULT_MAX_DEPTH),
         }
-        op.finish(Notation::Json, self.position)
-            .map(|(op, _)| op)
-            .map_err(de::Error::custom)
-    }
-}
-
-/// A JSON object key, borrowed from the input when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// A JSON field value: strings and integers stay unboxed until the field is known.
-struct JsonAtom<'de>(Atom<'de>);
-
-impl<'de> Deserialize<'de> for JsonAtom<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = JsonAtom<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
-                Ok(JsonAtom(Atom::Str(Cow::Borrowed(s))))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-                Ok(JsonAtom(Atom::Str(Cow::Owned(s.to_owned()))))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
-                Ok(JsonAtom(Atom::Str(Cow::Owned(s))))
-            }
-            fn visit_i64<E>(self, i: i64) -> Result<Self::Value, E> {
-                Ok(JsonAtom(Atom::Int(i)))
-            }
-            fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
-                match i64::try_from(u) {
-                    Ok(i) => Ok(JsonAtom(Atom::Int(i))),
-                    Err(_) => ValueVisitor.visit_u64(u).map(|v| JsonAtom(Atom::Value(v))),
-                }
-            }
-            fn visit_f64<E>(self, x: f64) -> Result<Self::Value, E> {
-                Ok(JsonAtom(Atom::Value(Value::Float(x))))
-            }
-            fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
-                Ok(JsonAtom(Atom::Value(Value::Bool(b))))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(JsonAtom(Atom::Value(Value::Nil)))
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(JsonAtom(Atom::Value(Value::Nil)))
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                JsonAtom::deserialize(d)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                ValueVisitor
-                    .visit_seq(seq)
-                    .map(|v| JsonAtom(Atom::Value(v)))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                ValueVisitor
-                    .visit_map(map)
-                    .map(|v| JsonAtom(Atom::Value(v)))
-            }
-        }
-        d.deserialize_any(V)
+        .deserialize(d)
     }
 }
 

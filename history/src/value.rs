@@ -5,6 +5,12 @@
 //! common ground of both. Keywords become strings without their colon
 //! (`:read` → `"read"`), lists, vectors and sets become [`Value::List`].
 //! Floats hash and compare by their bits so values can key hash maps.
+//!
+//! Numbers compare exactly as written, in every codec: integers beyond 64
+//! bits are [`Value::BigInt`], and numbers a float cannot hold exactly (and
+//! EDN's `M` decimals) are [`Value::Decimal`], both as canonical text (see
+//! `number.rs`). JSON has no decimals: a `Decimal` is written as its exact
+//! number text, which reads back as a `Float` when a float holds it exactly.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -21,7 +27,17 @@ pub enum Value {
     Nil,
     Bool(bool),
     Int(i64),
+    /// An integer that does not fit in an `i64`, as canonical decimal text
+    /// (`-` for negatives, no `+`, no leading zeros). Never holds a number
+    /// that fits an `i64`: that is an [`Int`](Value::Int), so equal numbers
+    /// are equal values.
+    BigInt(Box<str>),
     Float(f64),
+    /// An exact decimal: EDN `1.5M`, or a number with more digits than an
+    /// `f64` keeps (`1.00000000000000000001`). Canonical text: no `+`, no
+    /// leading or trailing zeros, `E` notation only beyond 20 padding zeros
+    /// (`1.5`, `1000`, `1E30`).
+    Decimal(Box<str>),
     /// A string or an EDN keyword (stored without its leading colon).
     Str(Box<str>),
     /// EDN vectors, lists and sets; JSON arrays.
@@ -77,7 +93,9 @@ impl Value {
             Value::Nil => "nil",
             Value::Bool(_) => "a boolean",
             Value::Int(_) => "an integer",
+            Value::BigInt(_) => "a big integer",
             Value::Float(_) => "a float",
+            Value::Decimal(_) => "a decimal",
             Value::Str(_) => "a string",
             Value::List(_) => "a list",
             Value::Map(_) => "a map",
@@ -91,7 +109,9 @@ impl PartialEq for Value {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::BigInt(a), Value::BigInt(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::Decimal(a), Value::Decimal(b)) => a == b,
             (Value::Str(a), Value::Str(b)) => a == b,
             (Value::List(a), Value::List(b)) => a == b,
             (Value::Map(a), Value::Map(b)) => a == b,
@@ -109,6 +129,7 @@ impl Hash for Value {
             Value::Nil => {}
             Value::Bool(b) => b.hash(state),
             Value::Int(i) => i.hash(state),
+            Value::BigInt(s) | Value::Decimal(s) => s.hash(state),
             Value::Float(f) => f.to_bits().hash(state),
             Value::Str(s) => s.hash(state),
             Value::List(l) => l.hash(state),
@@ -153,14 +174,18 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
-/// Renders in EDN-like notation, as Jepsen users read values: `nil`, `3`, `[1 2]`, `{"x" 1}`.
+/// Renders in EDN-like notation, as Jepsen users read values: `nil`, `3`,
+/// `[1 2]`, `{"x" 1}`, `1.5M` for a decimal (big integers need no `N`: EDN
+/// reads an integer beyond 64 bits as one).
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Nil => f.write_str("nil"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
+            Value::BigInt(s) => f.write_str(s),
             Value::Float(x) => write!(f, "{x}"),
+            Value::Decimal(s) => write!(f, "{s}M"),
             Value::Str(s) => write!(f, "{s:?}"),
             Value::List(l) => {
                 f.write_str("[")?;
@@ -192,7 +217,19 @@ impl Serialize for Value {
             Value::Nil => s.serialize_unit(),
             Value::Bool(b) => s.serialize_bool(*b),
             Value::Int(i) => s.serialize_i64(*i),
+            Value::BigInt(text) => {
+                // 128-bit integers every serializer understands; beyond, the
+                // exact digits as a raw JSON number.
+                if let Ok(i) = text.parse::<i128>() {
+                    s.serialize_i128(i)
+                } else if let Ok(u) = text.parse::<u128>() {
+                    s.serialize_u128(u)
+                } else {
+                    raw_number(text, s)
+                }
+            }
             Value::Float(x) => s.serialize_f64(*x),
+            Value::Decimal(text) => raw_number(text, s),
             Value::Str(v) => s.serialize_str(v),
             Value::List(l) => {
                 let mut seq = s.serialize_seq(Some(l.len()))?;
@@ -216,13 +253,21 @@ impl Serialize for Value {
     }
 }
 
+/// A number as its exact text: JSON has no limit on digits, serde's data
+/// model does.
+fn raw_number<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    serde_json::value::RawValue::from_string(text.to_string())
+        .map_err(serde::ser::Error::custom)?
+        .serialize(s)
+}
+
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
         d.deserialize_any(ValueVisitor)
     }
 }
 
-pub(crate) struct ValueVisitor;
+struct ValueVisitor;
 
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = Value;
@@ -246,9 +291,13 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Int(i))
     }
     fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value, E> {
-        i64::try_from(u)
-            .map(Value::Int)
-            .or(Ok(Value::Float(u as f64)))
+        Ok(i64::try_from(u).map_or_else(|_| Value::BigInt(u.to_string().into()), Value::Int))
+    }
+    fn visit_i128<E>(self, i: i128) -> Result<Value, E> {
+        Ok(i64::try_from(i).map_or_else(|_| Value::BigInt(i.to_string().into()), Value::Int))
+    }
+    fn visit_u128<E>(self, u: u128) -> Result<Value, E> {
+        Ok(i64::try_from(u).map_or_else(|_| Value::BigInt(u.to_string().into()), Value::Int))
     }
     fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
         Ok(Value::Float(x))

@@ -68,14 +68,14 @@ fn edn_to_jsonl_and_back_keeps_every_field() {
     let edn = r#"[{:type :invoke, :f :write, :value [1 2], :process 0, :time 10, :node "n1", :debug {:a [1 "x"]}}
  {:type :ok, :f :write, :value [1 2], :process 0, :time 20, :error nil}
  {:type :info, :f :start-partition, :value [:n1 :n2], :process :nemesis}
- {:type :info, :f :stop, :process :named-thing, :extra-num 1.5}]"#;
+ {:type :info, :f :stop, :process :nemesis, :extra-num 1.5}]"#;
     let h = read_str(edn, "h.edn", &opts()).unwrap();
     let ops = h.ops();
     assert_eq!(ops[0].node, Some(Value::str("n1")));
     assert_eq!(ops[0].extra[0].0.as_ref(), "debug");
     assert_eq!(ops[1].error, Some(Value::Nil));
     assert_eq!(ops[2].process, Process::Nemesis);
-    assert_eq!(ops[3].process, Process::Named("named-thing".into()));
+    assert_eq!(ops[3].process, Process::Nemesis);
     assert!(ops[3].value.is_nil());
     assert_eq!(ops[3].extra, vec![("extra-num".into(), Value::Float(1.5))]);
     let text = to_jsonl(ops);
@@ -246,21 +246,24 @@ fn independent_override() {
     let loaded = load_str(TUPLES, "h.edn", &off).unwrap();
     assert!(!loaded.split_independent);
     assert_eq!(loaded.history.ops()[0].value, Value::from(vec![7i64, 1]));
-    // Forcing it on a history that has a non-tuple says which line.
+    // Forcing it on a history with an invocation that is not a tuple says
+    // which line; completions need not be tuples (they take their
+    // invocation's key).
     let on = ReadOptions {
         independent: Some(true),
         ..opts()
     };
     let mixed = "{:process 0, :type :invoke, :f :write, :value [7 1]}\n\
-                 {:process 0, :type :ok, :f :write, :value 1}\n";
+                 {:process 0, :type :ok, :f :write, :value 1}\n\
+                 {:process 0, :type :invoke, :f :write, :value 2}\n";
     let e = read_str(mixed, "h.edn", &on).unwrap_err();
     assert_err(
         &e,
         "h.edn",
-        2,
+        3,
         &[
             "expected :value to be an independent [key value] tuple",
-            "found 1",
+            "found 2",
         ],
     );
     // A native `key` field needs no tuples.
@@ -335,9 +338,7 @@ fn edn_bad_input_names_the_line() {
         &e,
         "p.edn",
         2,
-        &[
-            "expected :process to be a non-negative integer or a keyword such as :nemesis, found \"x\"",
-        ],
+        &["process \"x\" is a string: a client process is an integer; only :nemesis may be named"],
     );
     let e = err("{:process -1, :type :invoke, :f :read}", "p.edn");
     assert_err(&e, "p.edn", 1, &["expected :process", "found -1"]);
@@ -466,9 +467,7 @@ fn jsonl_bad_input_names_the_line() {
         &e,
         "h.jsonl",
         3,
-        &[
-            r#"expected "process" to be a non-negative integer or a name such as "nemesis", found true"#,
-        ],
+        &[r#"expected "process" to be a non-negative integer or "nemesis", found true"#],
     );
     let e = err(r#"{"process":0,"type":"invoke","f":["read"]}"#, "h.jsonl");
     assert_err(
@@ -536,7 +535,7 @@ fn log_bad_input_names_the_line() {
         &e,
         "j.log",
         2,
-        &["expected :process to be a non-negative integer or a keyword such as :nemesis, found x"],
+        &["process x is a symbol: a client process is an integer; only :nemesis may be named"],
     );
     let e = err("INFO  jepsen.util - 3\t:invoke\n", "j.log");
     assert_err(&e, "j.log", 1, &["expected a tab and the op's function"]);

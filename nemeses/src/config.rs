@@ -13,6 +13,11 @@
 //!   packet: {behaviors: [delay, loss], delay: 50ms, jitter: 10ms, loss: 20, peers: [n1]}
 //! ```
 //!
+//! Durations use the project's one grammar ([`splitbrain_history::duration`]: `500ms`, `10s`,
+//! `1m30s` or a number of seconds, at most 7d). Numbers are checked as they are read, so an
+//! error names its line: percentages are 0 to 100, `max-drift` lies strictly between 0 and 1,
+//! `interval` is at least 100ms and `strobe-period` at least 10ms.
+//!
 //! Every field is optional; unknown ones are rejected. What is left out gets the defaults
 //! below, decided once by [`NemesisConfig::resolved`] so that the stored `test.yaml`
 //! records exactly what ran.
@@ -22,7 +27,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use splitbrain_history::duration;
 
 /// Time between a fault's start and stop, and between faults, unless told otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
@@ -35,6 +41,10 @@ pub const DEFAULT_JITTER: Duration = Duration::from_millis(10);
 pub const DEFAULT_LOSS_PCT: f64 = 20.0;
 pub const DEFAULT_DUPLICATE_PCT: f64 = 20.0;
 pub const DEFAULT_REORDER_PCT: f64 = 20.0;
+/// Shorter intervals leave no time for a fault to take effect before it is healed.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// Shorter strobe periods flip the clock faster than the loop on the node can.
+pub const MIN_STROBE_PERIOD: Duration = Duration::from_millis(10);
 
 /// A kind of fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -280,10 +290,11 @@ pub struct NemesisConfig {
     /// Faults to inject: partition, kill, pause, clock, packet, or all.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
-    /// Between a fault's start and its stop, and between faults (default 10s).
+    /// Between a fault's start and its stop, and between faults (default 10s, at least 100ms).
     #[serde(
         default,
-        with = "opt_duration",
+        serialize_with = "duration::option::serialize",
+        deserialize_with = "interval",
         skip_serializing_if = "Option::is_none"
     )]
     pub interval: Option<Duration>,
@@ -336,19 +347,24 @@ pub struct ClockOptions {
     /// Bump and strobe offsets are drawn up to this, either way (default 30s).
     #[serde(
         default,
-        with = "opt_duration",
+        with = "duration::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub max_offset: Option<Duration>,
-    /// How often a strobe flips the clock (default 200ms).
+    /// How often a strobe flips the clock (default 200ms, at least 10ms).
     #[serde(
         default,
-        with = "opt_duration",
+        serialize_with = "duration::option::serialize",
+        deserialize_with = "strobe_period",
         skip_serializing_if = "Option::is_none"
     )]
     pub strobe_period: Option<Duration>,
-    /// Drift rates are drawn between 1-max and 1+max (default 0.1: ±10%).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Drift rates are drawn between 1-max and 1+max (default 0.1: ±10%); strictly between 0 and 1.
+    #[serde(
+        default,
+        deserialize_with = "fraction",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_drift: Option<f64>,
 }
 
@@ -368,24 +384,36 @@ pub struct PacketOptions {
     pub peers: Vec<String>,
     #[serde(
         default,
-        with = "opt_duration",
+        with = "duration::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub delay: Option<Duration>,
     #[serde(
         default,
-        with = "opt_duration",
+        with = "duration::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub jitter: Option<Duration>,
-    /// Percent of packets lost.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Percent of packets lost (0 to 100).
+    #[serde(
+        default,
+        deserialize_with = "percent",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub loss: Option<f64>,
-    /// Percent of packets duplicated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Percent of packets duplicated (0 to 100).
+    #[serde(
+        default,
+        deserialize_with = "percent",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub duplicate: Option<f64>,
-    /// Percent of packets sent at once, ahead of the delayed ones.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Percent of packets sent at once, ahead of the delayed ones (0 to 100).
+    #[serde(
+        default,
+        deserialize_with = "percent",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub reorder: Option<f64>,
 }
 
@@ -425,9 +453,7 @@ impl NemesisConfig {
                 None => Ok(()),
             }
         };
-        if self.interval() < Duration::from_millis(100) {
-            return Err("nemesis.interval: use at least 100ms".into());
-        }
+        self.validate_values()?;
         for (n, drops) in &self.partition.grudge {
             known("partition.grudge", std::slice::from_ref(n))?;
             known("partition.grudge", drops)?;
@@ -453,30 +479,45 @@ impl NemesisConfig {
             }
         }
         known("packet.peers", &self.packet.peers)?;
+        Ok(())
+    }
+
+    /// Checks the numbers: ranges that do not depend on the nodes. The YAML reader
+    /// checks them as it reads; a configuration built in code (or changed by flags)
+    /// is checked here.
+    pub fn validate_values(&self) -> Result<(), String> {
+        check_interval(self.interval()).map_err(|e| format!("nemesis.interval: {e}"))?;
         for (what, v) in [
             ("loss", self.packet.loss),
             ("duplicate", self.packet.duplicate),
             ("reorder", self.packet.reorder),
         ] {
-            if let Some(p) = v
-                && !(0.0..=100.0).contains(&p)
-            {
-                return Err(format!(
-                    "nemesis.packet.{what}: a percentage between 0 and 100, got {p}"
-                ));
+            if let Some(p) = v {
+                check_percent(p).map_err(|e| format!("nemesis.packet.{what}: {e}"))?;
             }
         }
-        if let Some(d) = self.clock.max_drift
-            && !(d > 0.0 && d < 1.0)
-        {
-            return Err(format!(
-                "nemesis.clock.max-drift: a fraction between 0 and 1 (0.1 = ±10%), got {d}"
-            ));
+        if let Some(d) = self.clock.max_drift {
+            check_fraction(d).map_err(|e| format!("nemesis.clock.max-drift: {e}"))?;
         }
-        if let Some(p) = self.clock.strobe_period
-            && p < Duration::from_millis(10)
-        {
-            return Err("nemesis.clock.strobe-period: use at least 10ms".into());
+        if let Some(p) = self.clock.strobe_period {
+            check_strobe_period(p).map_err(|e| format!("nemesis.clock.strobe-period: {e}"))?;
+        }
+        for (what, d) in [
+            ("interval", self.interval),
+            ("clock.strobe-period", self.clock.strobe_period),
+            ("clock.max-offset", self.clock.max_offset),
+            ("packet.delay", self.packet.delay),
+            ("packet.jitter", self.packet.jitter),
+        ] {
+            if let Some(d) = d
+                && d > duration::MAX
+            {
+                return Err(format!(
+                    "nemesis.{what}: {} is longer than the maximum {}",
+                    duration::format(d),
+                    duration::MAX_TEXT
+                ));
+            }
         }
         Ok(())
     }
@@ -531,50 +572,68 @@ impl NemesisConfig {
     }
 }
 
-/// Durations in YAML are human strings (`10s`, `500ms`) or a number of seconds.
-pub mod opt_duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
-            None => s.serialize_none(),
-        }
+/// `interval`: a duration of at least [`MIN_INTERVAL`] (and at most 7d, as every duration).
+pub fn check_interval(d: Duration) -> Result<(), String> {
+    if d < MIN_INTERVAL {
+        return Err(format!("use at least 100ms, got {}", duration::format(d)));
     }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Secs(f64),
-            Text(String),
-        }
-        match Option::<Raw>::deserialize(d)? {
-            None => Ok(None),
-            Some(Raw::Secs(s)) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
-            Some(Raw::Secs(s)) => Err(serde::de::Error::custom(format!(
-                "{s} is not a duration; use e.g. 10s or 500ms"
-            ))),
-            Some(Raw::Text(t)) => super::parse_duration(&t)
-                .map(Some)
-                .map_err(serde::de::Error::custom),
-        }
-    }
+    Ok(())
 }
 
-/// `10s`, `500ms`, `2m`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>()
-        && secs.is_finite()
-        && secs >= 0.0
-    {
-        return Ok(Duration::from_secs_f64(secs));
+fn check_strobe_period(d: Duration) -> Result<(), String> {
+    if d < MIN_STROBE_PERIOD {
+        return Err(format!("use at least 10ms, got {}", duration::format(d)));
     }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("expected a duration like `10s` or `500ms`, got `{s}` ({e})"))
+    Ok(())
+}
+
+fn check_percent(p: f64) -> Result<(), String> {
+    if !(0.0..=100.0).contains(&p) {
+        return Err(format!("a percentage from 0 to 100, got {p}"));
+    }
+    Ok(())
+}
+
+fn check_fraction(d: f64) -> Result<(), String> {
+    if !(d > 0.0 && d < 1.0) {
+        return Err(format!(
+            "a fraction strictly between 0 and 1 (0.1 = ±10%), got {d}"
+        ));
+    }
+    Ok(())
+}
+
+// Checked while reading, so that serde-saphyr puts the line and column on the error.
+fn interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    checked(duration::option::deserialize(d)?, |v| {
+        check_interval(v).map_err(|e| format!("interval: {e}"))
+    })
+}
+
+fn strobe_period<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    checked(duration::option::deserialize(d)?, |v| {
+        check_strobe_period(v).map_err(|e| format!("strobe-period: {e}"))
+    })
+}
+
+fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    checked(Option::<f64>::deserialize(d)?, check_percent)
+}
+
+fn fraction<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    checked(Option::<f64>::deserialize(d)?, |v| {
+        check_fraction(v).map_err(|e| format!("max-drift: {e}"))
+    })
+}
+
+fn checked<T: Copy, E: serde::de::Error>(
+    v: Option<T>,
+    check: impl Fn(T) -> Result<(), String>,
+) -> Result<Option<T>, E> {
+    if let Some(v) = v {
+        check(v).map_err(E::custom)?;
+    }
+    Ok(v)
 }
 
 #[cfg(test)]
@@ -628,6 +687,80 @@ mod tests {
             .validate(&nodes)
             .unwrap_err();
         assert!(err.contains("n9") && err.contains("n1, n2"), "{err}");
+    }
+
+    #[test]
+    fn hostile_numbers_are_errors_with_their_line() {
+        for (yaml, want) in [
+            ("interval: 1e300\n", "longer than the maximum 7d"),
+            (
+                "interval: '1e300'\n",
+                "duration `1e300` is longer than the maximum 7d",
+            ),
+            (
+                "interval: 99999999999999999999s\n",
+                "longer than the maximum 7d",
+            ),
+            // serde-saphyr refuses `.nan` for a duration itself ("non-finite float").
+            ("interval: .nan\n", "finite"),
+            ("interval: nan\n", "not a finite number"),
+            ("interval: -1\n", "negative"),
+            ("interval: 50ms\n", "interval: use at least 100ms"),
+            ("clock: {max-offset: 1e20}\n", "duration `1e20` is longer"),
+            (
+                "clock: {strobe-period: 1ms}\n",
+                "strobe-period: use at least 10ms",
+            ),
+            (
+                "clock: {max-drift: .nan}\n",
+                "max-drift: a fraction strictly between 0 and 1",
+            ),
+            ("clock: {max-drift: 1.5}\n", "max-drift: a fraction"),
+            ("clock: {max-drift: 0}\n", "max-drift: a fraction"),
+            (
+                "packet: {loss: .nan}\n",
+                "a percentage from 0 to 100, got NaN",
+            ),
+            (
+                "packet: {duplicate: 101}\n",
+                "a percentage from 0 to 100, got 101",
+            ),
+            (
+                "packet: {reorder: -1}\n",
+                "a percentage from 0 to 100, got -1",
+            ),
+            ("packet: {loss: .inf}\n", "a percentage from 0 to 100"),
+            ("packet: {delay: 1e300}\n", "longer than the maximum 7d"),
+            ("packet: {jitter: 8d}\n", "longer than the maximum 7d"),
+        ] {
+            let err = parse(&format!("faults: [all]\n{yaml}")).unwrap_err();
+            assert!(err.contains(want), "{yaml}: {err}");
+            assert!(err.contains("line 2"), "{yaml}: line missing: {err}");
+        }
+        // The edges are allowed.
+        let c = parse("interval: 100ms\nclock: {strobe-period: 10ms, max-drift: 0.999}\npacket: {loss: 0, duplicate: 100}\n").unwrap();
+        c.validate(&[]).unwrap();
+    }
+
+    #[test]
+    fn validate_checks_what_code_and_flags_set() {
+        let mut c = NemesisConfig::with_faults(&[Fault::Packet]);
+        c.interval = Some(Duration::from_millis(10));
+        assert!(
+            c.validate(&[])
+                .unwrap_err()
+                .contains("nemesis.interval: use at least 100ms")
+        );
+        c.interval = None;
+        c.packet.loss = Some(f64::NAN);
+        assert!(c.validate(&[]).unwrap_err().contains("nemesis.packet.loss"));
+        c.packet.loss = None;
+        c.clock.max_offset = Some(Duration::from_secs(u64::MAX));
+        assert!(
+            c.validate(&[])
+                .unwrap_err()
+                .contains("nemesis.clock.max-offset")
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use splitbrain_control::db::{Db, Vars};
-use splitbrain_control::{Cluster, Cmd, RemoteError, Session};
+use splitbrain_control::{Cluster, RemoteError, Session};
 
 use crate::scripts;
 
@@ -134,19 +134,7 @@ async fn heal_node(s: &Arc<Session>, db: Option<&Db>, options: HealOptions) -> N
         ),
         None => (default_clock_file(), String::new(), String::new()),
     };
-    let cmd = Cmd::shell(scripts::heal())
-        .args([
-            scripts::PARTITION_CHAIN,
-            scripts::PACKET_CHAIN,
-            scripts::QDISC_HANDLE,
-            scripts::STATE_DIR,
-            scripts::CLOCK_LOOP_NAME,
-        ])
-        .arg(clock)
-        .arg(pid_file)
-        .arg(process)
-        .sudo_root()
-        .timeout(HEAL_TIMEOUT);
+    let cmd = scripts::heal(&clock, &pid_file, &process).timeout(HEAL_TIMEOUT);
     match s.exec(&cmd).await {
         Ok(o) => out.actions.extend(
             o.out()

@@ -365,7 +365,7 @@ impl Nemesis {
         };
         if faults.contains(&Fault::Partition) {
             cluster
-                .exec_all(&script(scripts::PARTITION_SETUP).arg(scripts::PARTITION_CHAIN))
+                .exec_all(&timed(scripts::partition_setup()))
                 .await
                 .into_result()?;
         }
@@ -736,9 +736,9 @@ impl Nemesis {
         match action {
             Action::Partition { grudge, .. } => {
                 let rules = grudge.iter().map(|(n, drops)| {
-                    let cmd = script(scripts::PARTITION_APPLY)
-                        .arg(scripts::PARTITION_CHAIN)
-                        .args(drops.iter().map(|d| self.ips[d].clone()));
+                    let cmd = timed(scripts::partition_apply(
+                        drops.iter().map(|d| self.ips[d].clone()),
+                    ));
                     (n.clone(), cmd)
                 });
                 self.exec_each(rules.collect()).await
@@ -759,12 +759,7 @@ impl Nemesis {
                         let pid = db.pid(&s).await?;
                         db.pause(&s).await?;
                         if let Some(pid) = pid {
-                            s.exec(
-                                &script(scripts::REMEMBER_PAUSED)
-                                    .arg(scripts::STATE_DIR)
-                                    .arg(pid.to_string()),
-                            )
-                            .await?;
+                            s.exec(&timed(scripts::remember_paused(pid))).await?;
                         }
                         Ok(())
                     }
@@ -813,19 +808,11 @@ impl Nemesis {
                                     self.ips[n]
                                 ))
                             })?;
-                            script(scripts::NETEM_APPLY)
-                                .arg(dev.clone())
-                                .arg(scripts::QDISC_HANDLE)
-                                .arg(peer_ips.len().to_string())
-                                .args(peer_ips)
-                                .args(netem_args(netem))
+                            timed(scripts::netem_apply(dev, &peer_ips, &netem_args(netem)))
                         }
                         PacketSupport::LossOnly { .. } => {
                             let p = netem.loss_pct.unwrap_or(0.0) / 100.0;
-                            script(scripts::LOSS_APPLY)
-                                .arg(scripts::PACKET_CHAIN)
-                                .arg(format!("{p:.4}"))
-                                .args(peer_ips)
+                            timed(scripts::loss_apply(p, &peer_ips))
                         }
                     };
                     per_node.insert(n.clone(), cmd);
@@ -839,7 +826,7 @@ impl Nemesis {
         match action {
             Action::Partition { .. } => {
                 self.cluster
-                    .exec_all(&script(scripts::PARTITION_CLEAR).arg(scripts::PARTITION_CHAIN))
+                    .exec_all(&timed(scripts::partition_clear()))
                     .await
                     .into_result()?;
                 Ok(())
@@ -858,9 +845,7 @@ impl Nemesis {
                     let db = db.clone();
                     async move {
                         db.resume(&s).await?;
-                        s.exec(&script(scripts::FORGET_PAUSED).arg(scripts::STATE_DIR))
-                            .await
-                            .map(|_| ())
+                        s.exec(&timed(scripts::forget_paused())).await.map(|_| ())
                     }
                 })
                 .await
@@ -878,9 +863,7 @@ impl Nemesis {
                 .await
             }
             Action::Packet { nodes, .. } => {
-                let clear = script(scripts::packet_clear())
-                    .arg(scripts::QDISC_HANDLE)
-                    .arg(scripts::PACKET_CHAIN);
+                let clear = timed(scripts::packet_clear());
                 self.exec_each(nodes.iter().map(|n| (n.clone(), clear.clone())).collect())
                     .await
             }
@@ -910,7 +893,7 @@ impl Nemesis {
             async move {
                 let file = db.clock_file(&s)?;
                 let out = s
-                    .exec(&script(scripts::CLOCK_MEASURE).arg(library).arg(file))
+                    .exec(&timed(scripts::clock_measure(&library, &file)))
                     .await?;
                 Ok(parse_measure(out.out()))
             }
@@ -955,7 +938,7 @@ impl Nemesis {
     async fn setup_packet(&mut self) -> Result<(), NemesisError> {
         let probes = self
             .cluster
-            .exec_all(&script(scripts::NETEM_PROBE))
+            .exec_all(&timed(scripts::netem_probe()))
             .await
             .into_result()?;
         let missing = probes
@@ -974,15 +957,8 @@ impl Nemesis {
                 .cluster
                 .on_all(|s| {
                     let me = &s.node().name;
-                    let peer = self
-                        .nodes
-                        .iter()
-                        .find(|p| *p != me)
-                        .map(|p| self.ips[p].clone())
-                        .unwrap_or_default();
-                    let cmd = script(scripts::INTERFACE)
-                        .arg(self.ips[me].clone())
-                        .arg(peer);
+                    let peer = self.nodes.iter().find(|p| *p != me).map(|p| &self.ips[p]);
+                    let cmd = timed(scripts::interface(&self.ips[me], peer.map(String::as_str)));
                     async move { s.exec(&cmd).await }
                 })
                 .await;
@@ -1027,11 +1003,7 @@ impl Nemesis {
         let library = def.clock.library.clone();
         let probes = self
             .cluster
-            .exec_all(
-                &script(scripts::CLOCK_PROBE)
-                    .arg(program.clone())
-                    .arg(library.clone()),
-            )
+            .exec_all(&timed(scripts::clock_probe(&program, &library)))
             .await
             .into_result()?;
         let name = &def.name;
@@ -1121,53 +1093,33 @@ impl Nemesis {
     }
 }
 
-fn script(text: impl Into<String>) -> Cmd {
-    Cmd::shell(text.into()).sudo_root().timeout(COMMAND_TIMEOUT)
+fn timed(cmd: Cmd) -> Cmd {
+    cmd.timeout(COMMAND_TIMEOUT)
 }
 
 fn clock_cmd(file: &str, change: ClockChange, interval: Duration) -> Cmd {
-    let start_loop = |body: &str| {
-        script(scripts::clock_loop_start())
-            .arg(scripts::STATE_DIR)
-            .arg(scripts::CLOCK_LOOP_NAME)
-            .arg(file)
-            .arg(body)
-    };
-    match change {
-        ClockChange::Bump { offset_ms } => script(scripts::clock_set())
-            .arg(scripts::STATE_DIR)
-            .arg(scripts::CLOCK_LOOP_NAME)
-            .arg(file)
-            .arg(scripts::offset_text(offset_ms)),
+    timed(match change {
+        ClockChange::Bump { offset_ms } => scripts::clock_set(file, offset_ms),
         ClockChange::Strobe {
             delta_ms,
             period_ms,
             duration_ms,
         } => {
             let flips = (duration_ms / (2 * period_ms.max(1))).max(1);
-            start_loop(&scripts::strobe_loop())
-                .arg(scripts::offset_text(delta_ms))
-                .arg(format!("{:.3}", period_ms as f64 / 1000.0))
-                .arg(flips.to_string())
+            scripts::clock_strobe(file, delta_ms, Duration::from_millis(period_ms), flips)
         }
         ClockChange::Drift { ppm } => {
             // Bounded, in case nobody stops it: three intervals or a minute, whichever is longer.
             let step = Duration::from_millis(100);
             let bound = (interval * 3).max(Duration::from_secs(60));
-            start_loop(&scripts::drift_loop())
-                .arg(ppm.to_string())
-                .arg(format!("{:.3}", step.as_secs_f64()))
-                .arg((bound.as_millis() / step.as_millis()).to_string())
+            let steps = (bound.as_millis() / step.as_millis()) as u64;
+            scripts::clock_drift(file, ppm, step, steps)
         }
-    }
+    })
 }
 
 fn reset_clock_cmd(file: &str) -> Cmd {
-    script(scripts::clock_set())
-        .arg(scripts::STATE_DIR)
-        .arg(scripts::CLOCK_LOOP_NAME)
-        .arg(file)
-        .arg("+0")
+    timed(scripts::clock_set(file, 0))
 }
 
 fn netem_args(n: &Netem) -> Vec<String> {

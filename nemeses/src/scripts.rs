@@ -1,8 +1,16 @@
 //! The shell scripts the nemeses run on nodes.
 //!
-//! Every script is fixed text; values (chain names, addresses, offsets, paths) reach it as
-//! positional parameters (`"$1"`), quoted by [`splitbrain_control::Cmd`], never pasted in.
-//! Each is idempotent where it heals, and tolerant of finding nothing to heal.
+//! Each script is a file in `nemeses/scripts/` (checked by shellcheck in CI), compiled in
+//! with `include_str!`, and reached through exactly one typed function here that returns
+//! the [`Cmd`] to run: the function owns the order of the script's positional parameters
+//! (`"$1"`, ...), and [`Cmd`] quotes every value, so nothing is ever pasted into script text.
+//! Scripts that call the shared functions of `lib.sh` (`packet_clear`, `stop_loop`,
+//! `set_offset`) get it prepended. Every script that heals is idempotent and tolerant of
+//! finding nothing to heal. All run as root (iptables, tc, `/run`).
+
+use std::time::Duration;
+
+use splitbrain_control::Cmd;
 
 /// Our iptables chain for partitions, jumped to from INPUT. Healing removes exactly this
 /// chain and its jump; the user's own rules are never flushed.
@@ -16,215 +24,202 @@ pub const STATE_DIR: &str = "/run/splitbrain/nemesis";
 /// The name a clock loop runs under (`$0` of its shell), checked before it is killed.
 pub const CLOCK_LOOP_NAME: &str = "splitbrain-clock-loop";
 
-/// $1 chain: create it and the jump from INPUT if missing (nemesis setup).
-pub const PARTITION_SETUP: &str = r#"command -v iptables >/dev/null 2>&1 || { echo "iptables is not installed (apt-get install iptables)" >&2; exit 3; }
-iptables -w -N "$1" 2>/dev/null || true
-iptables -w -C INPUT -j "$1" 2>/dev/null || iptables -w -I INPUT 1 -j "$1""#;
-
-/// $1 chain, $2... source addresses to drop. Replaces the chain's rules.
-pub const PARTITION_APPLY: &str = r#"set -e
-chain=$1; shift
-iptables -w -N "$chain" 2>/dev/null || true
-iptables -w -C INPUT -j "$chain" 2>/dev/null || iptables -w -I INPUT 1 -j "$chain"
-iptables -w -F "$chain"
-for ip in "$@"; do iptables -w -A "$chain" -s "$ip" -j DROP; done"#;
-
-/// $1 chain: drop its rules (the chain and its jump stay until the final heal).
-pub const PARTITION_CLEAR: &str = r#"iptables -w -F "$1" 2>/dev/null || true"#;
-
-/// Does the kernel have netem? Tried on `lo` and undone at once. Prints yes or no.
-pub const NETEM_PROBE: &str = r#"command -v tc >/dev/null 2>&1 || { echo "no: tc is not installed (apt-get install iproute2)"; exit 0; }
-out=$(tc qdisc add dev lo root handle 5b: netem delay 0ms 2>&1)
-if [ $? -eq 0 ]; then tc qdisc del dev lo root 2>/dev/null; echo yes; exit 0; fi
-case "$out" in
-  *unknown*|*"No such file"*|*"not supported"*) echo "no: $out" ;;
-  *) echo yes ;;
-esac"#;
-
-/// $1 the node's address, $2 a peer's address: prints the interface carrying the node's
-/// address, else the one routing to the peer.
-pub const INTERFACE: &str = r#"dev=$(ip -o -4 addr show 2>/dev/null | awk -v ip="$1" '{ split($4, a, "/"); if (a[1] == ip) { print $2; exit } }')
-if [ -z "$dev" ] && [ -n "$2" ]; then dev=$(ip -o -4 route get "$2" 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n 1); fi
-[ -n "$dev" ] && echo "$dev""#;
-
-/// $1 interface, $2 handle, $3 number of peers, then the peers' addresses, then netem's
-/// arguments. Without peers netem is the root qdisc; with peers a prio root sends only the
-/// packets towards them through netem (band 4, which the default priomap never uses).
-pub const NETEM_APPLY: &str = r#"dev=$1; h=$2; n=$3; shift 3
-peers=""; i=0
-while [ "$i" -lt "$n" ]; do peers="$peers $1"; shift; i=$((i+1)); done
-if [ -z "$peers" ]; then exec tc qdisc add dev "$dev" root handle "$h" netem "$@"; fi
-undo() { tc qdisc del dev "$dev" root 2>/dev/null; exit 1; }
-tc qdisc add dev "$dev" root handle "$h" prio bands 4 || exit 1
-tc qdisc add dev "$dev" parent "${h}4" handle 5c: netem "$@" || undo
-for p in $peers; do
-  tc filter add dev "$dev" parent "$h" protocol ip prio 1 u32 match ip dst "$p/32" flowid "${h}4" || undo
-done"#;
-
-/// $1 chain, $2 probability (0..1), $3... destination addresses (none: all but loopback).
-/// Packet loss with iptables' statistic match, for kernels without netem.
-pub const LOSS_APPLY: &str = r#"set -e
-chain=$1; p=$2; shift 2
-iptables -w -N "$chain" 2>/dev/null || true
-iptables -w -C OUTPUT -j "$chain" 2>/dev/null || iptables -w -I OUTPUT 1 -j "$chain"
-iptables -w -F "$chain"
-if [ $# -eq 0 ]; then
-  iptables -w -A "$chain" ! -o lo -m statistic --mode random --probability "$p" -j DROP
-else
-  for ip in "$@"; do iptables -w -A "$chain" -d "$ip" -m statistic --mode random --probability "$p" -j DROP; done
-fi"#;
-
-/// `packet_clear HANDLE CHAIN`: removes our root qdisc from every interface and our loss
-/// chain, tolerating their absence ("no qdisc" is not an error when healing).
-const PACKET_CLEAR_FN: &str = r#"packet_clear() {
-  if command -v tc >/dev/null 2>&1; then
-    for dev in $(tc qdisc show 2>/dev/null | awk -v h="$1" '$3 == h && $4 == "dev" && $6 == "root" { print $5 }'); do
-      tc qdisc del dev "$dev" root 2>/dev/null && echo "removed netem qdisc on $dev" || true
-    done
-  fi
-  if command -v iptables >/dev/null 2>&1 && iptables -w -S "$2" >/dev/null 2>&1; then
-    while iptables -w -D OUTPUT -j "$2" 2>/dev/null; do :; done
-    iptables -w -F "$2"; iptables -w -X "$2"
-    echo "removed iptables chain $2"
-  fi
-  return 0
-}
-"#;
-
-/// $1 handle, $2 loss chain: ends a packet fault (see `packet_clear`).
-pub fn packet_clear() -> String {
-    format!("{PACKET_CLEAR_FN}packet_clear \"$1\" \"$2\"")
+macro_rules! script_file {
+    ($name:literal) => {
+        include_str!(concat!("../scripts/", $name))
+    };
 }
 
-/// $1 state dir, $2 loop name: stops a running clock loop (strobe, drift).
-const STOP_CLOCK_LOOP: &str = r#"stop_loop() {
-  pf="$1/clock-loop.pid"
-  [ -f "$pf" ] || return 0
-  p=$(cat "$pf"); rm -f "$pf"
-  if [ -n "$p" ] && grep -q -a -- "$2" "/proc/$p/cmdline" 2>/dev/null; then
-    kill "$p" 2>/dev/null && echo "stopped the clock loop (pid $p)"
-  fi
-  return 0
+const LIB: &str = script_file!("lib.sh");
+const PARTITION_SETUP: &str = script_file!("partition-setup.sh");
+const PARTITION_APPLY: &str = script_file!("partition-apply.sh");
+const PARTITION_CLEAR: &str = script_file!("partition-clear.sh");
+const NETEM_PROBE: &str = script_file!("netem-probe.sh");
+const INTERFACE: &str = script_file!("interface.sh");
+const NETEM_APPLY: &str = script_file!("netem-apply.sh");
+const LOSS_APPLY: &str = script_file!("loss-apply.sh");
+const PACKET_CLEAR: &str = script_file!("packet-clear.sh");
+const CLOCK_SET: &str = script_file!("clock-set.sh");
+const CLOCK_LOOP_START: &str = script_file!("clock-loop-start.sh");
+const STROBE_LOOP: &str = script_file!("strobe-loop.sh");
+const DRIFT_LOOP: &str = script_file!("drift-loop.sh");
+const CLOCK_MEASURE: &str = script_file!("clock-measure.sh");
+const CLOCK_PROBE: &str = script_file!("clock-probe.sh");
+const REMEMBER_PAUSED: &str = script_file!("remember-paused.sh");
+const FORGET_PAUSED: &str = script_file!("forget-paused.sh");
+const HEAL: &str = script_file!("heal.sh");
+
+/// `script` with lib.sh's functions inserted after the script's own header comment, so that
+/// the text still starts by saying which script it is (it shows in errors and logs).
+fn with_lib(script: &str) -> String {
+    let (header, body) = split_header(script);
+    let (_, functions) = split_header(LIB);
+    format!("{header}{functions}{body}")
 }
-"#;
 
-/// Writes an offset atomically (a reader never sees an empty file): `set_offset FILE TEXT`.
-const SET_OFFSET_FN: &str = r#"set_offset() { printf '%s\n' "$2" > "$1.sb-tmp" && mv -f -- "$1.sb-tmp" "$1"; }
-"#;
+/// The leading comment lines (shebang included) and the rest.
+fn split_header(script: &str) -> (&str, &str) {
+    let mut end = 0;
+    for line in script.split_inclusive('\n') {
+        if !line.starts_with('#') {
+            break;
+        }
+        end += line.len();
+    }
+    script.split_at(end)
+}
 
-/// $1 state dir, $2 loop name, $3 clock file, $4 offset text (`+5.000`): stops any clock
-/// loop, then sets the offset.
-pub fn clock_set() -> String {
-    format!(
-        r#"{STOP_CLOCK_LOOP}{SET_OFFSET_FN}stop_loop "$1" "$2" >/dev/null
-mkdir -p -- "$(dirname -- "$3")" && set_offset "$3" "$4""#
+fn root(script: impl Into<String>) -> Cmd {
+    Cmd::shell(script).sudo_root()
+}
+
+/// Names and places of splitbrain's traces on a node. [`Traces::NODE`] is what runs on nodes;
+/// tests point the state at a scratch directory and the chains at names that cannot exist.
+#[derive(Clone, Copy, Debug)]
+struct Traces<'a> {
+    partition_chain: &'a str,
+    packet_chain: &'a str,
+    qdisc_handle: &'a str,
+    state_dir: &'a str,
+    clock_loop_name: &'a str,
+}
+
+impl Traces<'static> {
+    const NODE: Traces<'static> = Traces {
+        partition_chain: PARTITION_CHAIN,
+        packet_chain: PACKET_CHAIN,
+        qdisc_handle: QDISC_HANDLE,
+        state_dir: STATE_DIR,
+        clock_loop_name: CLOCK_LOOP_NAME,
+    };
+}
+
+// ------------------------------------------------------------------ partitions
+
+/// Nemesis setup: our partition chain and its jump from INPUT, created if missing. Exits 3
+/// with an install hint where iptables is missing.
+pub fn partition_setup() -> Cmd {
+    root(PARTITION_SETUP).arg(PARTITION_CHAIN)
+}
+
+/// This node drops everything from `sources` (replacing the partition chain's rules).
+pub fn partition_apply(sources: impl IntoIterator<Item = String>) -> Cmd {
+    root(PARTITION_APPLY).arg(PARTITION_CHAIN).args(sources)
+}
+
+/// Ends a partition: our chain's rules go; the chain and its jump stay until the final heal.
+pub fn partition_clear() -> Cmd {
+    root(PARTITION_CLEAR).arg(PARTITION_CHAIN)
+}
+
+// ------------------------------------------------------------------ packets
+
+/// Prints `yes` if the kernel has netem (tried on `lo` and undone at once), else `no: WHY`.
+pub fn netem_probe() -> Cmd {
+    root(NETEM_PROBE)
+}
+
+/// Prints the interface carrying `node_ip`, else the one routing to `peer_ip`; fails if
+/// neither is found.
+pub fn interface(node_ip: &str, peer_ip: Option<&str>) -> Cmd {
+    root(INTERFACE)
+        .arg(node_ip)
+        .arg(peer_ip.unwrap_or_default())
+}
+
+/// netem with `netem_args` (`delay 50ms loss 20%`) on `dev`, as our root qdisc; with `peers`,
+/// only for packets towards them.
+pub fn netem_apply(dev: &str, peers: &[String], netem_args: &[String]) -> Cmd {
+    root(NETEM_APPLY)
+        .arg(dev)
+        .arg(QDISC_HANDLE)
+        .arg(peers.len().to_string())
+        .args(peers.iter().cloned())
+        .args(netem_args.iter().cloned())
+}
+
+/// Packet loss with iptables (kernels without netem): each packet towards `peers` (none:
+/// everything but loopback) is dropped with `probability` (0..1).
+pub fn loss_apply(probability: f64, peers: &[String]) -> Cmd {
+    root(LOSS_APPLY)
+        .arg(PACKET_CHAIN)
+        .arg(format!("{probability:.4}"))
+        .args(peers.iter().cloned())
+}
+
+/// Ends a packet fault: our qdisc and our loss chain go, "nothing there" is fine.
+pub fn packet_clear() -> Cmd {
+    root(with_lib(PACKET_CLEAR))
+        .arg(QDISC_HANDLE)
+        .arg(PACKET_CHAIN)
+}
+
+// ------------------------------------------------------------------ clocks
+
+/// Stops any clock loop and sets the offset in `clock_file` to `offset_ms`. Zero is written
+/// `+0`, as in a fresh clock file, so that a reset node reads as untouched.
+pub fn clock_set(clock_file: &str, offset_ms: i64) -> Cmd {
+    clock_set_at(&Traces::NODE, clock_file, offset_ms)
+}
+
+fn clock_set_at(t: &Traces, clock_file: &str, offset_ms: i64) -> Cmd {
+    let offset = match offset_ms {
+        0 => "+0".to_string(),
+        ms => offset_text(ms),
+    };
+    root(with_lib(CLOCK_SET))
+        .arg(t.state_dir)
+        .arg(t.clock_loop_name)
+        .arg(clock_file)
+        .arg(offset)
+}
+
+/// Starts a detached loop flipping the offset in `clock_file` between `delta_ms` and zero
+/// every `period`, `flips` times; it ends at zero.
+pub fn clock_strobe(clock_file: &str, delta_ms: i64, period: Duration, flips: u64) -> Cmd {
+    clock_loop_at(
+        &Traces::NODE,
+        clock_file,
+        STROBE_LOOP,
+        [offset_text(delta_ms), secs(period), flips.to_string()],
     )
 }
 
-/// The strobe loop, run detached: $1 clock file, $2 offset text, $3 period (seconds),
-/// $4 number of flips. Ends at offset zero.
-const STROBE_LOOP: &str = r#"i=0
-while [ "$i" -lt "$4" ]; do
-  set_offset "$1" "$2"; sleep "$3"
-  set_offset "$1" +0; sleep "$3"
-  i=$((i+1))
-done"#;
+/// Starts a detached loop moving the offset in `clock_file` by `ppm` parts per million of
+/// real time elapsed, every `step`, `steps` times at most.
+pub fn clock_drift(clock_file: &str, ppm: i64, step: Duration, steps: u64) -> Cmd {
+    clock_drift_at(&Traces::NODE, clock_file, ppm, step, steps)
+}
 
-/// The drift loop, run detached: $1 clock file, $2 rate in ppm (e.g. 50000 = 5% fast,
-/// -50000 = 5% slow), $3 step (seconds), $4 number of steps at most. The offset grows by
-/// rate × real time elapsed, measured with the real clock (this shell is not under
-/// libfaketime).
-const DRIFT_LOOP: &str = r#"t0=$(date +%s%N); i=0
-while [ "$i" -lt "$4" ]; do
-  now=$(date +%s%N)
-  us=$(( (now - t0) / 1000 * $2 / 1000000 ))
-  if [ "$us" -lt 0 ]; then s=-; us=$((0 - us)); else s=+; fi
-  set_offset "$1" "$(printf '%s%d.%06d' "$s" $((us / 1000000)) $((us % 1000000)))"
-  sleep "$3"; i=$((i+1))
-done"#;
-
-/// $1 state dir, $2 loop name, $3 clock file, $4 loop script, $5... its arguments after
-/// the clock file: stops any clock loop and starts this one detached, its pid kept in the
-/// state dir.
-pub fn clock_loop_start() -> String {
-    format!(
-        r#"{STOP_CLOCK_LOOP}stop_loop "$1" "$2" >/dev/null
-state=$1; name=$2; file=$3; script=$4; shift 4
-mkdir -p -- "$state" "$(dirname -- "$file")"
-setsid nohup sh -c "$script" "$name" "$file" "$@" >/dev/null 2>&1 < /dev/null &
-echo $! > "$state/clock-loop.pid""#
+fn clock_drift_at(t: &Traces, clock_file: &str, ppm: i64, step: Duration, steps: u64) -> Cmd {
+    clock_loop_at(
+        t,
+        clock_file,
+        DRIFT_LOOP,
+        [ppm.to_string(), secs(step), steps.to_string()],
     )
 }
 
-pub fn strobe_loop() -> String {
-    format!("{SET_OFFSET_FN}{STROBE_LOOP}")
+/// The loop's own arguments follow the clock file: `$2`, `$3`, `$4` of the loop script.
+fn clock_loop_at(t: &Traces, clock_file: &str, body: &str, loop_args: [String; 3]) -> Cmd {
+    root(with_lib(CLOCK_LOOP_START))
+        .arg(t.state_dir)
+        .arg(t.clock_loop_name)
+        .arg(clock_file)
+        .arg(with_lib(body))
+        .args(loop_args)
 }
 
-pub fn drift_loop() -> String {
-    format!("{SET_OFFSET_FN}{DRIFT_LOOP}")
+/// Prints `BEFORE FAKED AFTER` in ns: the real clock around the time `date` sees under
+/// `library` (libfaketime) with the daemon's settings and `clock_file`.
+pub fn clock_measure(library: &str, clock_file: &str) -> Cmd {
+    root(CLOCK_MEASURE).arg(library).arg(clock_file)
 }
 
-/// $1 libfaketime, $2 clock file: the real time before and after, and the time `date` sees
-/// under libfaketime with the daemon's settings, in nanoseconds.
-pub const CLOCK_MEASURE: &str = r#"a=$(date +%s%N)
-f=$(env LD_PRELOAD="$1" FAKETIME_TIMESTAMP_FILE="$2" FAKETIME_NO_CACHE=1 date +%s%N)
-b=$(date +%s%N)
-echo "$a $f $b""#;
-
-/// $1 program, $2 libfaketime: can libfaketime move this program's clock? Prints `ok PATH`,
-/// `go PATH`, `static PATH`, `missing PROGRAM` or `nolib`.
-pub const CLOCK_PROBE: &str = r#"p=$(command -v -- "$1" 2>/dev/null) || { echo "missing $1"; exit 0; }
-[ -f "$2" ] || { echo nolib; exit 0; }
-[ -f "$p" ] || { echo "ok $p"; exit 0; }
-if [ "$(head -c 4 -- "$p" | tail -c 3)" != "ELF" ]; then echo "ok $p"; exit 0; fi
-if grep -q -a 'Go buildinf:' -- "$p" 2>/dev/null; then echo "go $p"; exit 0; fi
-if LC_ALL=C ldd -- "$p" 2>&1 | grep -q 'not a dynamic executable'; then echo "static $p"; exit 0; fi
-echo "ok $p""#;
-
-/// $1 state dir, $2 pid: remember a pid we paused, so that heal resumes it without the
-/// database definition.
-pub const REMEMBER_PAUSED: &str = r#"mkdir -p -- "$1" && echo "$2" >> "$1/paused""#;
-
-/// $1 state dir: the paused pids were resumed.
-pub const FORGET_PAUSED: &str = r#"rm -f -- "$1/paused""#;
-
-/// Heals everything on a node, printing one line per thing it undid.
-/// $1 partition chain, $2 loss chain, $3 qdisc handle, $4 state dir, $5 clock loop name,
-/// $6 clock file (may be empty), $7 daemon pid file (may be empty), $8 daemon process name
-/// (may be empty).
-pub fn heal() -> String {
-    format!(
-        r#"{STOP_CLOCK_LOOP}{SET_OFFSET_FN}{PACKET_CLEAR_FN}chain=$1; lchain=$2; handle=$3; state=$4; loop=$5; clock=$6; pidfile=$7; proc=$8
-if command -v iptables >/dev/null 2>&1 && iptables -w -S "$chain" >/dev/null 2>&1; then
-  n=$(iptables -w -S "$chain" | grep -c -- '^-A' || true)
-  while iptables -w -D INPUT -j "$chain" 2>/dev/null; do :; done
-  iptables -w -F "$chain"; iptables -w -X "$chain"
-  echo "removed iptables chain $chain ($n rules)"
-fi
-packet_clear "$handle" "$lchain"
-stop_loop "$state" "$loop"
-if [ -n "$clock" ] && [ -f "$clock" ]; then
-  was=$(cat -- "$clock" 2>/dev/null)
-  case "$was" in
-    +0|0|+0.000|-0.000|"") ;;
-    *) set_offset "$clock" +0 && echo "reset the clock offset to 0 (was $was)" ;;
-  esac
-fi
-resume() {{
-  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
-  case "$st" in T*) kill -CONT "$1" 2>/dev/null && echo "resumed paused pid $1 ($2)";; esac
-  return 0
-}}
-if [ -f "$state/paused" ]; then
-  for p in $(cat -- "$state/paused"); do resume "$p" "paused by splitbrain"; done
-  rm -f -- "$state/paused"
-fi
-if [ -n "$pidfile" ] && [ -f "$pidfile" ]; then p=$(cat -- "$pidfile"); [ -n "$p" ] && resume "$p" "$proc"; fi
-if [ -n "$proc" ] && command -v pgrep >/dev/null 2>&1; then
-  for p in $(pgrep -x -- "$proc"); do resume "$p" "$proc"; done
-fi
-exit 0"#
-    )
+/// Can `library` (libfaketime) move `program`'s clock? Prints `ok PATH`, `go PATH`,
+/// `static PATH`, `missing PROGRAM` or `nolib`.
+pub fn clock_probe(program: &str, library: &str) -> Cmd {
+    root(CLOCK_PROBE).arg(program).arg(library)
 }
 
 /// `+5.000`, `-0.250`: a libfaketime offset in seconds from milliseconds.
@@ -234,17 +229,76 @@ pub fn offset_text(ms: i64) -> String {
     format!("{sign}{}.{:03}", a / 1000, a % 1000)
 }
 
+/// Seconds for `sleep`, to the millisecond.
+fn secs(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64())
+}
+
+// ------------------------------------------------------------------ pauses
+
+/// Records `pid` as paused by us, so that heal resumes it without the database definition.
+pub fn remember_paused(pid: u32) -> Cmd {
+    root(REMEMBER_PAUSED).arg(STATE_DIR).arg(pid.to_string())
+}
+
+/// The paused pids were resumed.
+pub fn forget_paused() -> Cmd {
+    root(FORGET_PAUSED).arg(STATE_DIR)
+}
+
+// ------------------------------------------------------------------ healing
+
+/// Heals everything on a node, printing one line per thing it undid. `clock_file`,
+/// `pid_file` and `process` (the daemon's) may be empty when unknown.
+pub fn heal(clock_file: &str, pid_file: &str, process: &str) -> Cmd {
+    heal_at(&Traces::NODE, clock_file, pid_file, process)
+}
+
+fn heal_at(t: &Traces, clock_file: &str, pid_file: &str, process: &str) -> Cmd {
+    root(with_lib(HEAL))
+        .arg(t.partition_chain)
+        .arg(t.packet_chain)
+        .arg(t.qdisc_handle)
+        .arg(t.state_dir)
+        .arg(t.clock_loop_name)
+        .arg(clock_file)
+        .arg(pid_file)
+        .arg(process)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::process::Command;
 
-    fn sh(script: &str, args: &[&str]) -> (i32, String, String) {
+    /// Every script exactly as it is sent, by name.
+    fn sent() -> Vec<(&'static str, String)> {
+        vec![
+            ("partition-setup.sh", PARTITION_SETUP.into()),
+            ("partition-apply.sh", PARTITION_APPLY.into()),
+            ("partition-clear.sh", PARTITION_CLEAR.into()),
+            ("netem-probe.sh", NETEM_PROBE.into()),
+            ("interface.sh", INTERFACE.into()),
+            ("netem-apply.sh", NETEM_APPLY.into()),
+            ("loss-apply.sh", LOSS_APPLY.into()),
+            ("packet-clear.sh", with_lib(PACKET_CLEAR)),
+            ("clock-set.sh", with_lib(CLOCK_SET)),
+            ("clock-loop-start.sh", with_lib(CLOCK_LOOP_START)),
+            ("strobe-loop.sh", with_lib(STROBE_LOOP)),
+            ("drift-loop.sh", with_lib(DRIFT_LOOP)),
+            ("clock-measure.sh", CLOCK_MEASURE.into()),
+            ("clock-probe.sh", CLOCK_PROBE.into()),
+            ("remember-paused.sh", REMEMBER_PAUSED.into()),
+            ("forget-paused.sh", FORGET_PAUSED.into()),
+            ("heal.sh", with_lib(HEAL)),
+        ]
+    }
+
+    /// Runs `cmd` here, as the node would (without sudo: these tests need no root).
+    fn run(cmd: &Cmd) -> (i32, String, String) {
         let out = Command::new("sh")
             .arg("-c")
-            .arg(script)
-            .arg("sh")
-            .args(args)
+            .arg(cmd.render().unwrap())
             .output()
             .unwrap();
         (
@@ -252,6 +306,29 @@ mod tests {
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+
+    /// The positional parameters a command hands its script, as the script sees them: the
+    /// rendered line runs with `sh` shadowed by a function that prints its arguments after
+    /// `-c SCRIPT $0`.
+    fn params(cmd: Cmd) -> Vec<String> {
+        let line = format!(
+            "sh() {{ shift 3; for a in \"$@\"; do printf '%s\\0' \"$a\"; done; }}\n{}",
+            cmd.render().unwrap()
+        );
+        let out = Command::new("sh").arg("-c").arg(line).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut words: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .split('\0')
+            .map(String::from)
+            .collect();
+        words.pop(); // after the last NUL
+        words
     }
 
     #[test]
@@ -263,26 +340,8 @@ mod tests {
     }
 
     #[test]
-    fn heal_script_is_valid_shell_and_heals_a_clock_file_and_a_loop() {
-        // Syntax of every script.
-        for s in [
-            PARTITION_SETUP.to_string(),
-            PARTITION_APPLY.into(),
-            NETEM_PROBE.into(),
-            INTERFACE.into(),
-            NETEM_APPLY.into(),
-            LOSS_APPLY.into(),
-            packet_clear(),
-            clock_set(),
-            clock_loop_start(),
-            strobe_loop(),
-            drift_loop(),
-            CLOCK_MEASURE.into(),
-            CLOCK_PROBE.into(),
-            heal(),
-        ] {
-            let (code, _, err) = sh(&format!("exit 0\n{s}"), &[]);
-            assert_eq!(code, 0, "{err}\n{s}");
+    fn every_script_is_valid_shell_and_says_which_it_is() {
+        for (name, s) in sent() {
             let out = Command::new("sh")
                 .arg("-n")
                 .arg("-c")
@@ -291,75 +350,204 @@ mod tests {
                 .unwrap();
             assert!(
                 out.status.success(),
-                "{}\n{s}",
+                "{name}: {}\n{s}",
                 String::from_utf8_lossy(&out.stderr)
             );
+            assert!(
+                s.starts_with("#!/bin/sh\n# "),
+                "{name} starts with its header"
+            );
         }
+        // lib.sh goes after the header, before the body that calls it.
+        let heal = with_lib(HEAL);
+        let lib_at = heal.find("packet_clear() {").unwrap();
+        assert!(heal[..lib_at].contains("Heals everything on a node"));
+        assert!(heal[lib_at..].contains("chain=$1; lchain=$2"));
+    }
+
+    /// shellcheck on the scripts as they are sent (lib.sh included), not only on the files:
+    /// what reaches a node is what is checked. Under CI=true shellcheck must be there.
+    #[test]
+    fn scripts_as_sent_pass_shellcheck() {
+        if Command::new("shellcheck")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            let why = "shellcheck is not installed (scripts/install-deps installs it)";
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but {why}"
+            );
+            eprintln!("SKIPPED scripts_as_sent_pass_shellcheck: {why}");
+            return;
+        }
+        for (name, s) in sent() {
+            let mut child = Command::new("shellcheck")
+                .args(["--shell=sh", "--format=gcc", "-"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{name} as sent:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+
+    #[test]
+    fn wrappers_put_each_value_in_its_place() {
+        let peers = vec!["10.77.0.2".to_string(), "10.77.0.3".to_string()];
+        assert_eq!(
+            params(netem_apply(
+                "eth0",
+                &peers,
+                &["delay".into(), "50ms".into()]
+            )),
+            [
+                "eth0",
+                "5b:",
+                "2",
+                "10.77.0.2",
+                "10.77.0.3",
+                "delay",
+                "50ms"
+            ]
+        );
+        assert_eq!(
+            params(loss_apply(0.2, &peers)),
+            ["splitbrain-packet", "0.2000", "10.77.0.2", "10.77.0.3"]
+        );
+        assert_eq!(
+            params(partition_apply(peers.clone())),
+            ["splitbrain-partition", "10.77.0.2", "10.77.0.3"]
+        );
+        assert_eq!(params(interface("10.77.0.1", None)), ["10.77.0.1", ""]);
+        assert_eq!(
+            params(heal("/run/c", "", "etcd")),
+            [
+                "splitbrain-partition",
+                "splitbrain-packet",
+                "5b:",
+                STATE_DIR,
+                CLOCK_LOOP_NAME,
+                "/run/c",
+                "",
+                "etcd"
+            ]
+        );
+        let strobe = params(clock_strobe("/run/c", -1500, Duration::from_millis(200), 7));
+        assert_eq!(strobe[..3], [STATE_DIR, CLOCK_LOOP_NAME, "/run/c"]);
+        assert!(strobe[3].contains("The strobe loop"), "{}", strobe[3]);
+        assert_eq!(strobe[4..], ["-1.500", "0.200", "7"]);
+        // A hostile value stays one argument.
+        assert_eq!(
+            params(clock_probe("$(touch /tmp/x); etcd", "/l")),
+            ["$(touch /tmp/x); etcd", "/l"]
+        );
+    }
+
+    #[test]
+    fn clock_set_writes_the_offset_and_a_strobe_ends_at_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let state = state.to_str().unwrap();
+        let clock = dir.path().join("clock").join("faketime");
+        let clock = clock.to_str().unwrap();
+        let t = Traces {
+            state_dir: state,
+            ..Traces::NODE
+        };
+        let (code, _, err) = run(&clock_set_at(&t, clock, -2500));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(std::fs::read_to_string(clock).unwrap(), "-2.500\n");
+        // A reset reads as a fresh file: heal and the leftover checks look for exactly +0.
+        run(&clock_set_at(&t, clock, 0));
+        assert_eq!(std::fs::read_to_string(clock).unwrap(), "+0\n");
+        assert_eq!(params(clock_set(clock, 0))[3], "+0");
+        run(&clock_set_at(&t, clock, -2500));
+        // Two flips of 10 ms: the loop ends at zero by itself.
+        let (code, _, err) = run(&clock_loop_at(
+            &t,
+            clock,
+            STROBE_LOOP,
+            [
+                offset_text(700),
+                secs(Duration::from_millis(10)),
+                "2".into(),
+            ],
+        ));
+        assert_eq!(code, 0, "{err}");
+        let pid = std::fs::read_to_string(format!("{state}/clock-loop.pid")).unwrap();
+        wait_gone(pid.trim());
+        assert_eq!(std::fs::read_to_string(clock).unwrap(), "+0\n");
+    }
+
+    /// Polls until `pid` is gone (60 s at most: a loaded CI machine is slow, not broken).
+    fn wait_gone(pid: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            // A zombie is gone too: its parent (the sh we ran) exited, so init reaps it.
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if stat
+                .rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "pid {pid} still runs");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn heal_script_heals_a_clock_file_and_a_loop() {
         // A drift loop and a skewed clock file in a scratch state dir, healed without iptables
         // or tc being touched (chain and handle names that cannot exist).
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
         let clock = dir.path().join("clock").join("faketime");
-        let (code, _, err) = sh(
-            &clock_loop_start(),
-            &[
-                state.to_str().unwrap(),
-                CLOCK_LOOP_NAME,
-                clock.to_str().unwrap(),
-                &drift_loop(),
-                "500000",
-                "0.05",
-                "1000",
-            ],
-        );
+        let t = Traces {
+            partition_chain: "sb-no-such-chain",
+            packet_chain: "sb-no-such-chain2",
+            qdisc_handle: "ff:",
+            state_dir: state.to_str().unwrap(),
+            clock_loop_name: CLOCK_LOOP_NAME,
+        };
+        let clock_s = clock.to_str().unwrap();
+        let (code, _, err) = run(&clock_drift_at(
+            &t,
+            clock_s,
+            500_000,
+            Duration::from_millis(50),
+            1000,
+        ));
         assert_eq!(code, 0, "{err}");
-        std::thread::sleep(std::time::Duration::from_millis(400));
-        let skew = std::fs::read_to_string(&clock).unwrap();
-        assert!(
-            skew.starts_with('+') && skew.trim() != "+0.000000",
-            "{skew}"
-        );
+        // Poll for the first non-zero offset rather than guessing how long the loop needs.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let skew = loop {
+            let skew = std::fs::read_to_string(&clock).unwrap_or_default();
+            if skew.starts_with('+') && skew.trim() != "+0.000000" {
+                break skew;
+            }
+            assert!(std::time::Instant::now() < deadline, "no drift: {skew:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(skew.trim_end().len() > 2, "{skew}");
         let pid = std::fs::read_to_string(state.join("clock-loop.pid")).unwrap();
-        let (code, out, err) = sh(
-            &heal(),
-            &[
-                "sb-no-such-chain",
-                "sb-no-such-chain2",
-                "ff:",
-                state.to_str().unwrap(),
-                CLOCK_LOOP_NAME,
-                clock.to_str().unwrap(),
-                "",
-                "",
-            ],
-        );
+        let (code, out, err) = run(&heal_at(&t, clock_s, "", ""));
         assert_eq!(code, 0, "{err}");
         assert!(out.contains("stopped the clock loop"), "{out}");
         assert!(out.contains("reset the clock offset to 0"), "{out}");
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        wait_gone(pid.trim());
         assert_eq!(std::fs::read_to_string(&clock).unwrap(), "+0\n");
-        assert!(
-            !std::path::Path::new(&format!("/proc/{}", pid.trim()))
-                .join("cmdline")
-                .exists()
-                || !std::fs::read_to_string(format!("/proc/{}/cmdline", pid.trim()))
-                    .unwrap_or_default()
-                    .contains(CLOCK_LOOP_NAME)
-        );
         // Healing again finds nothing.
-        let (_, out, _) = sh(
-            &heal(),
-            &[
-                "sb-x",
-                "sb-y",
-                "ff:",
-                state.to_str().unwrap(),
-                CLOCK_LOOP_NAME,
-                clock.to_str().unwrap(),
-                "",
-                "",
-            ],
-        );
+        let (_, out, _) = run(&heal_at(&t, clock_s, "", ""));
         assert_eq!(out, "");
     }
 }

@@ -6,13 +6,15 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
+use splitbrain_control::Cluster;
 use splitbrain_control::db::DbDef;
 use splitbrain_history::{Op, Value};
 use splitbrain_nemeses::{
-    Action, ClockChange, ClockSupport, Fault, HealOptions, Nemesis, NemesisConfig, Target, heal_all,
+    Action, ClockChange, ClockSupport, Fault, HealOptions, Nemesis, NemesisConfig, Target,
+    heal_all, scripts,
 };
 
 /// The probe's log: (pid, faked time − uptime) per line. The second column moves exactly
@@ -52,6 +54,29 @@ fn near(a: f64, b: f64, tolerance: f64) -> bool {
     (a - b).abs() <= tolerance
 }
 
+/// Polls `node`'s probe log until `done` holds for its series, which it returns. Waits for
+/// samples instead of sleeping a fixed time: the probe samples every 0.2 s, but a loaded
+/// 2-core CI machine is slow, so the bound is a generous 60 s.
+async fn probe_until(
+    cluster: &Cluster,
+    node: &str,
+    what: &str,
+    done: impl Fn(&[(u32, f64)]) -> bool,
+) -> Vec<(u32, f64)> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let series = skew_series(&sh(cluster, node, "cat /var/log/faketime-probe.log").await);
+        if done(&series) {
+            return series;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{node}: {what} not seen within 60 s: {series:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[test]
 fn a_c_program_sees_the_offset_change_while_it_runs() {
     if !lab_available("a_c_program_sees_the_offset_change_while_it_runs") {
@@ -83,7 +108,8 @@ fn a_c_program_sees_the_offset_change_while_it_runs() {
             change: ClockChange::Bump { offset_ms: 7500 },
             note: None,
         };
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        let before = probe_until(&cluster, "n1", "samples before the bump", |s| s.len() >= 4).await;
+        let base = before[0].1;
         nemesis.start(&bump).await.unwrap();
         {
             let ops = ops.lock().unwrap();
@@ -98,14 +124,22 @@ fn a_c_program_sees_the_offset_change_while_it_runs() {
             assert!((m1 - 7500).abs() <= 20, "n1 measured {m1} ms");
             assert!(m2.abs() <= 20, "n2 measured {m2} ms");
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let bumped = |s: &[(u32, f64)]| s.iter().filter(|(_, d)| near(d - base, 7.5, 0.05)).count();
+        probe_until(&cluster, "n1", "5 samples at +7.5 s", |s| bumped(s) >= 5).await;
         nemesis.stop(&bump).await.unwrap();
         assert!(
             last_offsets(&ops.lock().unwrap())
                 .iter()
                 .all(|(_, ms)| ms.abs() <= 20)
         );
-        tokio::time::sleep(Duration::from_millis(1000)).await;
+        // Samples after the reset: the last one back at 0.
+        let n = probe_until(&cluster, "n1", "a sample", |_| true)
+            .await
+            .len();
+        probe_until(&cluster, "n1", "2 samples after the reset", |s| {
+            s.len() >= n + 2 && near(s.last().unwrap().1 - base, 0.0, 0.05)
+        })
+        .await;
 
         let log = sh(&cluster, "n1", "cat /var/log/faketime-probe.log").await;
         let series = skew_series(&log);
@@ -148,7 +182,26 @@ fn a_c_program_sees_the_offset_change_while_it_runs() {
             note: None,
         };
         nemesis.start(&strobe).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(2300)).await;
+        // The strobe runs 2.1 s and ends at 0 by itself: wait until it flipped, until its loop
+        // is gone, and for a sample after that.
+        let flips = |s: &[(u32, f64)]| {
+            s.windows(2)
+                .filter(|w| !near(w[0].1, w[1].1, 0.05))
+                .count()
+        };
+        probe_until(&cluster, "n2", "4 flips of the strobe", |s| flips(s) >= 4).await;
+        let loop_runs = format!(
+            "p=$(cat {}/clock-loop.pid 2>/dev/null) && grep -q -a {} /proc/$p/cmdline 2>/dev/null && echo running || true",
+            scripts::STATE_DIR,
+            scripts::CLOCK_LOOP_NAME
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while sh(&cluster, "n2", &loop_runs).await.contains("running") {
+            assert!(Instant::now() < deadline, "the strobe loop did not end within 60 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let n = probe_until(&cluster, "n2", "a sample", |_| true).await.len();
+        probe_until(&cluster, "n2", "a sample after the strobe", |s| s.len() > n).await;
         nemesis.stop(&strobe).await.unwrap();
         let series = skew_series(&sh(&cluster, "n2", "cat /var/log/faketime-probe.log").await);
         let base = series[0].1;
@@ -184,12 +237,23 @@ fn a_c_program_sees_the_offset_change_while_it_runs() {
             change: ClockChange::Drift { ppm: 500_000 },
             note: None,
         };
+        // The expected offset follows the real time elapsed (half of it, at rate 1.5), which a
+        // loaded machine stretches: bounds from the elapsed time measured around each step, the
+        // lower one allowing 300 ms for the loop's 0.1 s steps to lag.
+        let asked = Instant::now();
         nemesis.start(&drift).await.unwrap();
+        let started = Instant::now();
         tokio::time::sleep(Duration::from_secs(2)).await;
+        let measuring = Instant::now();
         let measured = nemesis.clock_offsets().await.unwrap();
+        let half_ms = |from: Instant, to: Instant| (to - from).as_millis() as i64 / 2;
+        let (low, high) = (
+            half_ms(started, measuring) - 300,
+            half_ms(asked, Instant::now()) + 20,
+        );
         assert!(
-            (700..=1500).contains(&measured["n1"]),
-            "after 2 s at rate 1.5: {measured:?}"
+            (low..=high).contains(&measured["n1"]),
+            "at rate 1.5 the offset should be in {low}..={high} ms: {measured:?}"
         );
         nemesis.stop(&drift).await.unwrap();
         let after = last_offsets(&ops.lock().unwrap());

@@ -10,7 +10,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use splitbrain_checkers::{Counterexample, OpRef};
+use splitbrain_checkers::equality;
+use splitbrain_checkers::{Counterexample, OpRef, TypeClash};
 use splitbrain_history::{OpType, Process, Value};
 
 use crate::digest::{Digest, value_text};
@@ -31,11 +32,19 @@ pub fn sentence(model: &str, cx: &Counterexample) -> String {
         .as_ref()
         .map(|k| format!(" of key {}", value_text(k)))
         .unwrap_or_default();
-    // Every state the longest prefixes reach, in order.
-    let mut states: Vec<&str> = Vec::new();
+    // Values that print alike but differ in type decide this verdict: say
+    // which is which, and the rule.
+    let clash = cx.type_clash.as_ref();
+    let rule = clash.map(|c| format!(": {}", c.rule)).unwrap_or_default();
+    // Every state the longest prefixes reach, in order; the one that clashes typed.
+    let mut states: Vec<String> = Vec::new();
     for p in &cx.prefixes {
-        if !states.contains(&p.state.as_str()) {
-            states.push(&p.state);
+        let s = match clash {
+            Some(c) if p.state == c.held => c.held_typed(),
+            _ => p.state.clone(),
+        };
+        if !states.contains(&s) {
+            states.push(s);
         }
     }
     let leaves = (!states.is_empty()).then(|| leaves_phrase(model, &states));
@@ -53,23 +62,36 @@ pub fn sentence(model: &str, cx: &Counterexample) -> String {
             l.op.complete_index.is_some_and(|c| c < failed.index)
                 && (failed.f != "read" || written(&l.op) != Some(&failed.value))
         })
-        .map(|l| describe_change(&l.op));
+        .map(|l| {
+            let typed = written(&l.op).and_then(|w| equality::clash(&failed.value, w));
+            (describe_change(&l.op, typed.as_ref()), typed)
+        });
+    let found = |v: &Value| match clash {
+        Some(c) if equality::shown(v) == c.found => c.found_typed(),
+        _ => equality::shown(v),
+    };
     match (failed.f.as_str(), completed_before, leaves) {
-        ("read", Some(change), _) => format!(
-            "read{on_key} returned {} after {change} had completed",
-            failed.value
-        ),
+        ("read", Some((change, typed)), _) => {
+            let (value, rule) = match &typed {
+                Some(t) => (t.found_typed(), format!(": {}", t.rule)),
+                None => (equality::shown(&failed.value), String::new()),
+            };
+            format!("read{on_key} returned {value} after {change} had completed{rule}")
+        }
         ("read", None, Some(leaves)) => format!(
-            "read{on_key} returned {}, but every order of the operations before it {leaves}",
-            failed.value
+            "read{on_key} returned {}, but every order of the operations before it {leaves}{rule}",
+            found(&failed.value)
         ),
         ("cas", change, Some(leaves)) => {
-            let (from, to) = cas_pair(&failed.value);
+            let (from, to) = match failed.value.as_list() {
+                Some([a, b]) => (found(a), equality::shown(b)),
+                _ => cas_pair(&failed.value),
+            };
             let after = change
-                .map(|c| format!(", after {c} had completed"))
+                .map(|(c, _)| format!(", after {c} had completed"))
                 .unwrap_or_default();
             format!(
-                "cas{on_key} from {from} to {to} succeeded, but every order of the operations before it {leaves}{after}"
+                "cas{on_key} from {from} to {to} succeeded, but every order of the operations before it {leaves}{after}{rule}"
             )
         }
         (_, _, _) => {
@@ -91,7 +113,7 @@ pub fn sentence(model: &str, cx: &Counterexample) -> String {
 }
 
 /// "leaves the register holding 4, 2 or 0", "leaves the lock in state held".
-fn leaves_phrase(model: &str, states: &[&str]) -> String {
+fn leaves_phrase(model: &str, states: &[String]) -> String {
     let list = match states {
         [one] => one.to_string(),
         [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
@@ -116,13 +138,19 @@ fn written(op: &OpRef) -> Option<&Value> {
     }
 }
 
-fn describe_change(op: &OpRef) -> String {
+/// "a write of 3", "a cas from 1 to 2"; the value written typed when it
+/// clashes with what was read.
+fn describe_change(op: &OpRef, typed: Option<&TypeClash>) -> String {
+    let held = |v: &Value| match typed {
+        Some(t) => t.held_typed(),
+        None => equality::shown(v),
+    };
     match op.f.as_str() {
-        "write" => format!("a write of {}", op.value),
-        "cas" => {
-            let (from, to) = cas_pair(&op.value);
-            format!("a cas from {from} to {to}")
-        }
+        "write" => format!("a write of {}", held(&op.value)),
+        "cas" => match op.value.as_list() {
+            Some([a, b]) => format!("a cas from {} to {}", equality::shown(a), held(b)),
+            _ => format!("a cas {}", equality::shown(&op.value)),
+        },
         f => format!("{} {}", article(f), op.describe()),
     }
 }
@@ -137,8 +165,8 @@ fn article(f: &str) -> &'static str {
 
 fn cas_pair(v: &Value) -> (String, String) {
     match v.as_list() {
-        Some([a, b]) => (a.to_string(), b.to_string()),
-        _ => (v.to_string(), "?".into()),
+        Some([a, b]) => (equality::shown(a), equality::shown(b)),
+        _ => (equality::shown(v), "?".into()),
     }
 }
 
@@ -435,14 +463,15 @@ pub(crate) fn diagram(cx: &Counterexample, d: &Digest) -> Option<Diagram> {
 /// `write 3`, `read → 4`, `cas 1→2`.
 pub(crate) fn short_label(op: &OpRef) -> String {
     let v = &op.value;
+    let shown = equality::shown(v);
     let s = match op.f.as_str() {
-        "read" if op.outcome == OpType::Ok => format!("read → {v}"),
+        "read" if op.outcome == OpType::Ok => format!("read → {shown}"),
         "cas" => {
             let (a, b) = cas_pair(v);
             format!("cas {a}→{b}")
         }
         f if v.is_nil() => f.to_string(),
-        f => format!("{f} {v}"),
+        f => format!("{f} {shown}"),
     };
     ellipsize(&s, 28)
 }
@@ -477,5 +506,68 @@ pub(crate) fn ellipsize(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max - 1).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use splitbrain_checkers::testing::history;
+    use splitbrain_checkers::{Limits, ModelKind, ModelSpec, check_linearizable};
+    use splitbrain_history::{OpType, Value};
+
+    use super::sentence;
+
+    use OpType::{Invoke, Ok};
+
+    fn sentence_of(rows: &[(u64, OpType, &str, Value)]) -> String {
+        let r = check_linearizable(
+            &history(rows),
+            &ModelSpec::new(ModelKind::CasRegister),
+            &Limits::default(),
+        )
+        .unwrap();
+        sentence(&r.model, r.counterexample.as_ref().expect("invalid"))
+    }
+
+    #[test]
+    fn a_float_read_after_an_integer_write_says_which_is_which() {
+        let s = sentence_of(&[
+            (0, Invoke, "write", Value::Int(1)),
+            (0, Ok, "write", Value::Int(1)),
+            (1, Invoke, "read", Value::Nil),
+            (1, Ok, "read", Value::Float(1.0)),
+        ]);
+        assert_eq!(
+            s,
+            "read returned 1.0 (a float) after a write of 1 (an integer) had completed: \
+             integers and floats never compare equal"
+        );
+        // Concurrent with the write: the states every order leaves, typed.
+        let s = sentence_of(&[
+            (0, Invoke, "write", Value::Int(1)),
+            (1, Invoke, "read", Value::Nil),
+            (0, Ok, "write", Value::Int(1)),
+            (1, Ok, "read", Value::Float(1.0)),
+        ]);
+        assert!(
+            s.starts_with("read returned 1.0 (a float), but every order"),
+            "{s}"
+        );
+        assert!(s.contains("1 (an integer)"), "{s}");
+        assert!(
+            s.ends_with(": integers and floats never compare equal"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn values_that_differ_visibly_get_no_type_words() {
+        let s = sentence_of(&[
+            (0, Invoke, "write", Value::Int(1)),
+            (0, Ok, "write", Value::Int(1)),
+            (1, Invoke, "read", Value::Nil),
+            (1, Ok, "read", Value::Int(2)),
+        ]);
+        assert_eq!(s, "read returned 2 after a write of 1 had completed");
     }
 }

@@ -4,13 +4,22 @@
 //! linearizability against `--model`, prints a short summary (or JSON with
 //! `--json`) and exits with the worst verdict: 0 valid, 1 invalid, 2 unknown,
 //! 3 when any file could not be read or does not fit the model.
+//!
+//! `--memory-limit` covers the whole command: the engines measure the
+//! process's live heap (the binary's counting allocator) and stop with
+//! unknown when it reaches the limit, and a watchdog thread ends the command
+//! with unknown (exit 2) when a phase that does not poll, reading a file,
+//! gets there first.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
 use splitbrain_checkers::{
-    EngineChoice, Limits, LinearizabilityResult, ModelKind, ModelSpec, Verdict, check_linearizable,
+    EngineChoice, LeftOut, Limits, LinearizabilityResult, ModelKind, ModelSpec, UnknownCause,
+    Verdict, check_linearizable, heap,
 };
 use splitbrain_history::Value;
 use splitbrain_history::codec::{Format, ReadOptions, load_path};
@@ -20,9 +29,11 @@ use crate::exit;
 /// Check histories for linearizability against a model.
 #[derive(clap::Args)]
 #[command(after_help = "\
-Exit codes: 0 valid, 1 invalid, 2 unknown (out of time or memory: never reported as valid), \
-3 bad input (a file that cannot be read or does not fit the model) or usage.
+Exit codes: 0 valid, 1 invalid, 2 unknown (out of time or memory, or nothing to check: never \
+reported as valid), 3 bad input (a file that cannot be read or does not fit the model) or usage.
 With several files the worst verdict wins (invalid, then unknown, then valid); any error gives 3.
+Values are equal only within a type: 1 and 1.0 differ (integers and floats never compare \
+equal); :x and \"x\" are the same.
 
 Examples:
   splitbrain check history.edn --model cas-register
@@ -48,7 +59,9 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub time_limit: Option<Duration>,
 
-    /// Memory the checker may use for its search, e.g. `512MiB`, `2GiB`; past it the verdict is unknown.
+    /// Memory the whole command may use (its heap: the history being read and
+    /// the search), e.g. `512MiB`, `2GiB`; past it the verdict is unknown (exit 2).
+    /// Peak RSS stays within the limit + 16 MiB.
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes, default_value = "1GiB")]
     pub memory_limit: u64,
 
@@ -87,9 +100,9 @@ fn parse_engine(s: &str) -> Result<EngineChoice, String> {
     s.parse()
 }
 
+/// The project's one duration grammar (`500ms`, `30s`, `1m30s`, or seconds; at most 7d).
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s)
-        .map_err(|e| format!("{e}; expected a duration such as 500ms, 30s or 5m"))
+    splitbrain_history::duration::parse(s).map_err(|e| e.to_string())
 }
 
 /// `1048576`, `512MiB`, `2GiB`, `100MB`, `64k`: binary and decimal units, case-insensitive.
@@ -169,25 +182,29 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         engine: args.engine,
         threads: args.threads,
     };
+    let watch = Watchdog::start(args.memory_limit, args.json);
 
     let mut overall = Verdict::Valid;
     let mut errors = 0;
     let mut reports = Vec::new();
     for file in &args.files {
+        watch.set(Phase::Reading, file);
         let outcome = load_path(file, &read)
             .map_err(|e| e.to_string())
             .and_then(|loaded| {
                 for w in &loaded.warnings {
                     eprintln!("warning: {w}");
                 }
+                watch.set(Phase::Checking, file);
                 check_linearizable(&loaded.history, &spec, &limits)
                     .map_err(|e| format!("{}: {e}", file.display()))
             });
+        watch.set(Phase::Output, file);
         match outcome {
             Ok(result) => {
                 overall = overall.worst(result.verdict);
                 if !args.json {
-                    print_summary(file, &result, args.files.len() > 1);
+                    print_summary(file, &result, args.files.len() > 1, args.engine);
                 }
                 reports.push(FileReport {
                     file,
@@ -232,7 +249,112 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn print_summary(file: &Path, r: &LinearizabilityResult, several: bool) {
+/// What the command is doing, for the watchdog's message and threshold.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Phase {
+    Reading = 1,
+    Checking = 2,
+    Output = 3,
+}
+
+/// How far past the limit the live heap may go while a check runs before the
+/// watchdog steps in: the engines stop themselves at the limit and free their
+/// tables; this is only the backstop for a search that does not.
+const CHECKING_GRACE: u64 = 8 << 20;
+
+/// Ends the command with unknown (exit 2) when the live heap reaches the
+/// memory limit in a phase that does not watch it itself (reading a file).
+struct Watchdog {
+    state: Option<Arc<WatchState>>,
+}
+
+struct WatchState {
+    phase: AtomicU8,
+    file: Mutex<PathBuf>,
+}
+
+impl Watchdog {
+    /// Polls every 2 ms; does nothing without the counting allocator.
+    fn start(limit: u64, json: bool) -> Watchdog {
+        if heap::live().is_none() {
+            return Watchdog { state: None };
+        }
+        let state = Arc::new(WatchState {
+            phase: AtomicU8::new(0),
+            file: Mutex::new(PathBuf::new()),
+        });
+        let shared = state.clone();
+        let spawned = std::thread::Builder::new()
+            .name("memory-watchdog".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(Duration::from_millis(2));
+                    let live = heap::live().unwrap_or(0) as u64;
+                    let phase = shared.phase.load(Ordering::Relaxed);
+                    let threshold = if phase == Phase::Reading as u8 {
+                        limit
+                    } else {
+                        limit.saturating_add(CHECKING_GRACE)
+                    };
+                    if live >= threshold {
+                        let doing = match phase {
+                            p if p == Phase::Reading as u8 => "reading",
+                            p if p == Phase::Checking as u8 => "checking",
+                            _ => "reporting on",
+                        };
+                        let file = shared
+                            .file
+                            .lock()
+                            .map(|f| f.display().to_string())
+                            .unwrap_or_default();
+                        out_of_memory(limit, doing, &file, json);
+                    }
+                }
+            });
+        Watchdog {
+            state: spawned.ok().map(|_| state),
+        }
+    }
+
+    fn set(&self, phase: Phase, file: &Path) {
+        if let Some(s) = &self.state {
+            if let Ok(mut f) = s.file.lock() {
+                f.clear();
+                f.push(file);
+            }
+            s.phase.store(phase as u8, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Says unknown and exits 2 at once. Writes straight to the file descriptors
+/// and skips exit handlers: the main thread may hold the stdout lock.
+fn out_of_memory(limit: u64, doing: &str, file: &str, json: bool) -> ! {
+    let reason = format!(
+        "memory limit of {} MiB reached while {doing} {file}",
+        limit >> 20
+    );
+    let text = format!("unknown: {reason}; raise --memory-limit\n");
+    let write = |fd: i32, s: &str| {
+        // SAFETY: writing a valid buffer to a file descriptor we own.
+        unsafe { libc::write(fd, s.as_ptr().cast(), s.len()) };
+    };
+    if json {
+        let report = serde_json::json!({
+            "verdict": "unknown",
+            "files": [{ "file": file, "verdict": "unknown", "error": reason }],
+        });
+        write(1, &format!("{report:#}\n"));
+        write(2, &text);
+    } else {
+        write(1, &text);
+    }
+    // SAFETY: ends the process; nothing is left half-written that exit handlers would finish.
+    unsafe { libc::_exit(exit::UNKNOWN as i32) }
+}
+
+fn print_summary(file: &Path, r: &LinearizabilityResult, several: bool, engine: EngineChoice) {
     let s = &r.stats;
     let keys = if s.keys == 1 {
         String::new()
@@ -248,8 +370,17 @@ fn print_summary(file: &Path, r: &LinearizabilityResult, several: bool) {
         human_ms(s.elapsed_ms)
     );
     let indent = if several { "  " } else { "" };
+    if let Some(left_out) = LeftOut::summary(&r.left_out) {
+        println!("{indent}  {left_out}");
+    }
     match r.verdict {
         Verdict::Valid => {}
+        Verdict::Unknown if r.unknown_cause == Some(UnknownCause::NoEvidence) => {
+            println!(
+                "{indent}  too little to judge: {}",
+                r.unknown_reason.as_deref().unwrap_or_default()
+            );
+        }
         Verdict::Unknown => {
             let undecided = r
                 .keys
@@ -257,11 +388,12 @@ fn print_summary(file: &Path, r: &LinearizabilityResult, several: bool) {
                 .filter(|k| k.verdict == Verdict::Unknown)
                 .count();
             println!(
-                "{indent}  undecided: {} ({undecided} of {} key(s)); raise --time-limit or --memory-limit, or try --engine jit for histories with a violation",
+                "{indent}  undecided: {} ({undecided} of {} key(s)){}",
                 r.unknown_reason
                     .as_deref()
                     .unwrap_or("the search did not finish"),
-                r.keys.len()
+                r.keys.len(),
+                hint(r.unknown_cause, engine)
             );
         }
         Verdict::Invalid => {
@@ -293,6 +425,25 @@ fn print_summary(file: &Path, r: &LinearizabilityResult, several: bool) {
                 }
             }
         }
+    }
+}
+
+/// What to try next after an unknown verdict: it depends on what ran out and
+/// on the engine that ran (suggesting the engine in use helps nobody).
+fn hint(cause: Option<UnknownCause>, engine: EngineChoice) -> String {
+    let other = match engine {
+        EngineChoice::Wgl => ", or try --engine jit (better at finding a violation)",
+        EngineChoice::Jit => ", or try --engine wgl (faster on valid histories)",
+        // Both engines ran already.
+        EngineChoice::Auto | EngineChoice::Race => "",
+    };
+    match cause {
+        Some(UnknownCause::Time) => format!("; raise --time-limit{other}"),
+        Some(UnknownCause::Memory) => format!("; raise --memory-limit{other}"),
+        Some(UnknownCause::TooConcurrent) if engine == EngineChoice::Jit => {
+            "; try --engine wgl".into()
+        }
+        _ => format!("; raise --time-limit or --memory-limit{other}"),
     }
 }
 

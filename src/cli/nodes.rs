@@ -48,8 +48,13 @@ pub struct Resolved {
 impl NodeArgs {
     pub fn resolve(&self) -> anyhow::Result<Resolved> {
         let mut nodes = Vec::new();
-        for spec in self.nodes.iter().chain(&self.node) {
-            nodes.push(Node::parse(spec, self.ssh_port).map_err(anyhow::Error::msg)?);
+        // Node::parse refuses anything but host names and addresses; say which flag it was.
+        for (flag, specs) in [("--nodes", &self.nodes), ("--node", &self.node)] {
+            for spec in specs {
+                nodes.push(
+                    Node::parse(spec, self.ssh_port).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?,
+                );
+            }
         }
         if let Some(file) = &self.nodes_file {
             nodes.extend(Node::read_file(file, self.ssh_port).map_err(anyhow::Error::msg)?);

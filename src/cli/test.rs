@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use splitbrain::config::{Concurrency, TestDef, parse_duration};
+use splitbrain::config::{Concurrency, TestDef, numbers};
 use splitbrain::harness::{self, Environment, RunOutcome};
 use splitbrain::store::Store;
+use splitbrain_history::duration;
 use splitbrain_nemeses::{FaultSpec, parse_fault_list};
 use tokio_util::sync::CancellationToken;
 
@@ -18,26 +19,29 @@ use crate::exit;
 ///
 /// Without FILE, runs the built-in default (tests/etcd-register.yaml: etcd with
 /// a register workload) on the lab's nodes.
+///
+/// Durations: `500ms`, `15s`, `1m30s`, `2h`, or a number of seconds; at most 7d.
+/// The definition and every flag are checked before anything is created.
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
     /// Test definition (YAML), e.g. tests/etcd-register.yaml.
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub nodes: NodeArgs,
-    /// Workers: a number, or `2n` for twice the node count.
+    /// Workers: a number, or `2n` for twice the node count (1 to 10000 workers in all).
     #[arg(long, value_parser = |s: &str| s.parse::<Concurrency>())]
     pub concurrency: Option<Concurrency>,
-    /// How long the main phase runs: `60s`, `2m`, or seconds.
-    #[arg(long, value_parser = parse_duration)]
+    /// How long the main phase runs: `60s`, `1m30s`, `2h`, or seconds (more than 0, at most 7d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_time_limit)]
     pub time_limit: Option<Duration>,
-    /// Target ops per second over all workers (default: as fast as possible).
-    #[arg(long)]
+    /// Target ops per second over all workers, a positive number (default: as fast as possible).
+    #[arg(long, value_parser = parse_rate)]
     pub rate: Option<f64>,
-    /// How long an op may take before it is recorded as `info`.
-    #[arg(long, value_parser = parse_duration)]
+    /// How long an op may take before it is recorded as `info`: `2s`, `500ms`, ... (1ms to 7d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_op_timeout)]
     pub op_timeout: Option<Duration>,
-    /// Run the test this many times; stop at the first run that is not valid.
-    #[arg(long, default_value_t = 1)]
+    /// Run the test this many times (1 to 10000); stop at the first run that is not valid.
+    #[arg(long, default_value_t = 1, value_parser = parse_test_count)]
     pub test_count: usize,
     /// Leave the database running afterwards (to poke at it by hand).
     #[arg(long)]
@@ -52,18 +56,72 @@ pub struct TestArgs {
     /// `none` turns off the definition's nemesis.
     #[arg(long, value_name = "FAULTS", value_parser = |s: &str| parse_fault_list(s).map(FaultList))]
     pub nemesis: Option<FaultList>,
-    /// Time between a fault's start and its stop, and between faults (default 10s).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    /// Time between a fault's start and its stop, and between faults: `5s`, `1m30s`, ...
+    /// (default 10s; 100ms to 7d).
+    #[arg(long, value_parser = parse_nemesis_interval, value_name = "DURATION")]
     pub nemesis_interval: Option<Duration>,
     /// Store directory.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
     #[command(flatten)]
     pub gate: crate::cli::gate::GateArgs,
-    /// Bring up a local lab of this many nodes for the run and take it down
-    /// afterwards, whatever happens (needs root; see `splitbrain lab`).
-    #[arg(long, value_name = "NODES")]
+    /// Bring up a local lab of this many nodes (1 to 253) for the run and take it
+    /// down afterwards, whatever happens (needs root; see `splitbrain lab`).
+    #[arg(long, value_name = "NODES", value_parser = parse_lab_nodes)]
     pub lab: Option<usize>,
+}
+
+/// The most runs `--test-count` asks for: each one creates a run directory.
+pub const MAX_TEST_COUNT: usize = 10_000;
+/// `--lab`'s nodes live in the default /24 subnet: 254 addresses, one for the host.
+const MAX_LAB_NODES: usize = 253;
+
+fn parse_time_limit(s: &str) -> Result<Duration, String> {
+    let d = duration::parse(s).map_err(|e| e.to_string())?;
+    numbers::check_time_limit(d)?;
+    Ok(d)
+}
+
+fn parse_op_timeout(s: &str) -> Result<Duration, String> {
+    let d = duration::parse(s).map_err(|e| e.to_string())?;
+    numbers::check_op_timeout(d)?;
+    Ok(d)
+}
+
+fn parse_nemesis_interval(s: &str) -> Result<Duration, String> {
+    let d = duration::parse(s).map_err(|e| e.to_string())?;
+    splitbrain_nemeses::config::check_interval(d)?;
+    Ok(d)
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let r: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of operations per second like 100, got `{s}`"))?;
+    numbers::check_rate(r)?;
+    Ok(r)
+}
+
+/// A whole number from 1 to `max`; `what` names it in the error.
+fn bounded(s: &str, max: usize, what: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let bad = || format!("expected {what} from 1 to {max}, got `{s}`");
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    match t.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(bad()),
+    }
+}
+
+fn parse_test_count(s: &str) -> Result<usize, String> {
+    bounded(s, MAX_TEST_COUNT, "a number of runs")
+}
+
+fn parse_lab_nodes(s: &str) -> Result<usize, String> {
+    bounded(s, MAX_LAB_NODES, "a number of lab nodes")
 }
 
 /// `--nemesis partition,kill`: one flag value holding the whole list.
@@ -71,9 +129,12 @@ pub struct TestArgs {
 pub struct FaultList(pub Vec<FaultSpec>);
 
 pub fn run(args: TestArgs) -> Result<u8> {
+    // The definition and the flags are checked before a lab, a run directory or an
+    // SSH connection exists: bad input costs nothing to undo.
+    let def = load_definition(&args)?;
     let rt = crate::cli::runtime()?;
     let Some(n) = args.lab else {
-        return run_on_nodes(&args, &rt);
+        return run_on_nodes(&args, &def, &rt);
     };
     if !args.nodes.nodes.is_empty()
         || !args.nodes.node.is_empty()
@@ -95,7 +156,7 @@ pub fn run(args: TestArgs) -> Result<u8> {
     let result = match up {
         Ok(inv) => {
             eprintln!("lab up: {} nodes", inv.nodes.len());
-            run_on_nodes(&args, &rt)
+            run_on_nodes(&args, &def, &rt)
         }
         Err(e) => Err(anyhow::anyhow!("lab up: {e}")),
     };
@@ -107,13 +168,28 @@ pub fn run(args: TestArgs) -> Result<u8> {
     result
 }
 
-fn run_on_nodes(args: &TestArgs, rt: &tokio::runtime::Runtime) -> Result<u8> {
-    splitbrain::logging::init();
+/// The test definition with the flags applied, checked.
+fn load_definition(args: &TestArgs) -> Result<TestDef> {
     let mut def = match &args.file {
         Some(path) => TestDef::load(path)?,
         None => splitbrain::builtin::default_test()?,
     };
     apply_flags(&mut def, args);
+    let source = match &args.file {
+        Some(path) => path.display().to_string(),
+        None => "the built-in test".into(),
+    };
+    def.validate()
+        .map_err(|e| anyhow::anyhow!("{source} with the flags given: {e}"))?;
+    // The database definition too (the run reads it again when it plans).
+    if let Some(db) = &def.db {
+        splitbrain::builtin::load_db(db)?;
+    }
+    Ok(def)
+}
+
+fn run_on_nodes(args: &TestArgs, def: &TestDef, rt: &tokio::runtime::Runtime) -> Result<u8> {
+    splitbrain::logging::init();
     let uses_nodes = def.db.is_some() || def.client.kind == "etcd";
     let env = if uses_nodes {
         let resolved = args.nodes.resolve()?;
@@ -129,11 +205,11 @@ fn run_on_nodes(args: &TestArgs, rt: &tokio::runtime::Runtime) -> Result<u8> {
         let stop = CancellationToken::new();
         spawn_ctrl_c(stop.clone());
         let mut code = exit::VALID;
-        for i in 0..args.test_count.max(1) {
+        for i in 0..args.test_count {
             if args.test_count > 1 {
                 eprintln!("run {} of {}", i + 1, args.test_count);
             }
-            let outcome = harness::run_test(&def, &env, &store, stop.clone()).await?;
+            let outcome = harness::run_test(def, &env, &store, stop.clone()).await?;
             print_summary(&outcome);
             code = args.gate.code(outcome.results.verdict);
             if code != exit::VALID || stop.is_cancelled() {

@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use splitbrain_history::Value;
+use splitbrain_history::{Value, duration};
 
 use crate::{Request, Workload};
 
@@ -70,6 +70,8 @@ pub enum GeneratorError {
     NoWorkers,
     #[error("the operation mix is empty; give at least one function with a positive weight")]
     EmptyMix,
+    #[error("the operation mix weighs {0} in all; keep the weights' sum at most {max}", max = u32::MAX)]
+    MixTooHeavy(u64),
     #[error("the {workload} workload has no function `{f}`; expected one of: {expected}")]
     UnknownFunction {
         workload: Workload,
@@ -121,8 +123,11 @@ impl GeneratorConfig {
             }
         }
         let total: u64 = self.mix.iter().map(|&(_, w)| u64::from(w)).sum();
-        if total == 0 || total > u64::from(u32::MAX) {
+        if total == 0 {
             return Err(GeneratorError::EmptyMix);
+        }
+        if total > u64::from(u32::MAX) {
+            return Err(GeneratorError::MixTooHeavy(total));
         }
         if let Some(rate) = self.rate
             && !(rate.is_finite() && rate > 0.0)
@@ -307,7 +312,11 @@ impl WorkerGenerator {
     /// at once when that moment has passed (as Jepsen does).
     pub fn delay(&mut self) -> Duration {
         match self.max_gap_secs {
-            Some(max) => Duration::from_secs_f64(self.timing.f64() * max),
+            // A tiny rate makes the gap huge (or infinite): cap it at the longest
+            // duration there is, so that `started + delay` cannot overflow.
+            Some(max) => Duration::try_from_secs_f64(self.timing.f64() * max)
+                .unwrap_or(duration::MAX)
+                .min(duration::MAX),
             None => Duration::ZERO,
         }
     }
@@ -503,6 +512,18 @@ mod tests {
     }
 
     #[test]
+    fn a_tiny_rate_gives_long_delays_not_a_panic() {
+        for rate in [1e-300, f64::MIN_POSITIVE, 5e-324] {
+            let mut cfg = GeneratorConfig::new(Workload::Counter, 11, 4, 2);
+            cfg.rate = Some(rate);
+            let mut g = cfg.worker(0).unwrap();
+            for _ in 0..100 {
+                assert!(g.delay() <= duration::MAX, "rate {rate}");
+            }
+        }
+    }
+
+    #[test]
     fn invalid_configs_say_what_is_wrong() {
         let base = GeneratorConfig::new(Workload::Set, 1, 2, 3);
         let e = GeneratorConfig {
@@ -522,6 +543,14 @@ mod tests {
         .validate()
         .unwrap_err();
         assert_eq!(e, GeneratorError::EmptyMix);
+        // Weights that add up past u32 are too heavy, not "empty".
+        let e = GeneratorConfig {
+            mix: vec![("add".into(), u32::MAX), ("read".into(), 1)],
+            ..base.clone()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(e, GeneratorError::MixTooHeavy(u64::from(u32::MAX) + 1));
         let e = GeneratorConfig {
             rate: Some(0.0),
             ..base.clone()

@@ -18,6 +18,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use splitbrain_history::Value;
 
+use crate::equality::{TypeClash, shown};
+
 mod multi_register;
 mod mutex;
 mod queue;
@@ -104,6 +106,13 @@ pub trait Model: Clone + Send + Sync + 'static {
 
     /// Why `op` cannot happen in `state`, e.g. "can't read 3 from a register holding 4".
     fn explain(&mut self, state: Self::State, op: Self::Op) -> String;
+
+    /// When `op` fails in `state` only because values that look the same
+    /// differ in type (a read of `1.0` from a register holding `1`), that pair:
+    /// explanations must then say which is which.
+    fn type_clash(&mut self, _state: Self::State, _op: Self::Op) -> Option<TypeClash> {
+        None
+    }
 
     /// Whether the states reachable by any sequence of the compiled ops are
     /// finitely many (a register only ever holds values the history names; a
@@ -251,7 +260,7 @@ pub(crate) fn show_list(values: &Interner<Value>, ids: &[u32]) -> String {
         if i > 0 {
             s.push(' ');
         }
-        s.push_str(&values.get(id).to_string());
+        s.push_str(&shown(values.get(id)));
     }
     s.push(']');
     s

@@ -10,6 +10,7 @@
 use splitbrain_history::Value;
 
 use super::{CallView, Interner, Model, Outcome, mix32};
+use crate::equality::{self, TypeClash};
 use crate::hash::{FastMap, SeqInterner};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,26 +163,56 @@ impl Model for MultiRegister {
             if r > 0 {
                 out.push_str(", ");
             }
-            out += &format!("{} {}", self.registers.get(r as u32), self.values.get(v));
+            out += &format!(
+                "{} {}",
+                equality::shown(self.registers.get(r as u32)),
+                equality::shown(self.values.get(v))
+            );
         }
         out.push('}');
         out
     }
 
     fn explain(&mut self, s: u32, op: u32) -> String {
+        match self.first_bad_read(s, op) {
+            Some((register, saw, held)) => {
+                let name = equality::shown(self.registers.get(register));
+                match equality::clash(self.values.get(saw), self.values.get(held)) {
+                    Some(c) => format!(
+                        "can't read {} from {name}, which holds {}: {}",
+                        c.found_typed(),
+                        c.held_typed(),
+                        c.rule
+                    ),
+                    None => format!(
+                        "can't read {} from {name}, which holds {}",
+                        equality::shown(self.values.get(saw)),
+                        equality::shown(self.values.get(held))
+                    ),
+                }
+            }
+            None => "it fits here".into(),
+        }
+    }
+
+    fn type_clash(&mut self, s: u32, op: u32) -> Option<TypeClash> {
+        let (_, saw, held) = self.first_bad_read(s, op)?;
+        equality::clash(self.values.get(saw), self.values.get(held))
+    }
+}
+
+impl MultiRegister {
+    /// The first read of txn `op` that state `s` contradicts: (register, value
+    /// read, value held), after the txn's earlier writes.
+    fn first_bad_read(&self, s: u32, op: u32) -> Option<(u32, u32, u32)> {
         let mut regs = self.states.get(s).to_vec();
         for m in self.txns.get(op) {
             if m.write {
                 regs[m.register as usize] = m.value;
             } else if regs[m.register as usize] != m.value {
-                return format!(
-                    "can't read {} from {}, which holds {}",
-                    self.values.get(m.value),
-                    self.registers.get(m.register),
-                    self.values.get(regs[m.register as usize])
-                );
+                return Some((m.register, m.value, regs[m.register as usize]));
             }
         }
-        "it fits here".into()
+        None
     }
 }

@@ -14,6 +14,7 @@
 use splitbrain_history::Value;
 
 use super::{CallView, Interner, Model, Outcome, mix32, show_list};
+use crate::equality::{self, TypeClash};
 use crate::hash::{FastMap, SeqInterner};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,12 +126,23 @@ impl Model for FifoQueue {
         let cur = self.states.get(s);
         match op {
             QueueOp::Dequeue(x) => match cur.first() {
-                None => format!("can't dequeue {} from an empty queue", self.elements.get(x)),
-                Some(&h) => format!(
-                    "can't dequeue {} from a queue whose head is {}",
-                    self.elements.get(x),
-                    self.elements.get(h)
+                None => format!(
+                    "can't dequeue {} from an empty queue",
+                    equality::shown(self.elements.get(x))
                 ),
+                Some(&h) => match equality::clash(self.elements.get(x), self.elements.get(h)) {
+                    Some(c) => format!(
+                        "can't dequeue {} from a queue whose head is {}: {}",
+                        c.found_typed(),
+                        c.held_typed(),
+                        c.rule
+                    ),
+                    None => format!(
+                        "can't dequeue {} from a queue whose head is {}",
+                        equality::shown(self.elements.get(x)),
+                        equality::shown(self.elements.get(h))
+                    ),
+                },
             },
             QueueOp::DequeueEmpty => format!(
                 "a dequeue found the queue empty, but it held {}",
@@ -138,6 +150,15 @@ impl Model for FifoQueue {
             ),
             QueueOp::DequeueAny => "can't dequeue from an empty queue".into(),
             QueueOp::Enqueue(_) => "an enqueue always succeeds".into(),
+        }
+    }
+
+    fn type_clash(&mut self, s: u32, op: QueueOp) -> Option<TypeClash> {
+        match (op, self.states.get(s).first()) {
+            (QueueOp::Dequeue(x), Some(&h)) if x != h => {
+                equality::clash(self.elements.get(x), self.elements.get(h))
+            }
+            _ => None,
         }
     }
 }

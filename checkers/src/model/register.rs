@@ -8,6 +8,7 @@
 use splitbrain_history::Value;
 
 use super::{CallView, Interner, Model, Outcome, mix32};
+use crate::equality::{self, TypeClash};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RegisterOp {
@@ -32,7 +33,7 @@ impl Register {
     }
 
     fn show(&self, id: u32) -> String {
-        self.values.get(id).to_string()
+        equality::shown(self.values.get(id))
     }
 }
 
@@ -114,6 +115,23 @@ impl Model for Register {
     }
 
     fn explain(&mut self, s: u32, op: RegisterOp) -> String {
+        if let Some(c) = self.type_clash(s, op) {
+            return match op {
+                RegisterOp::Cas(_, new) => format!(
+                    "can't cas from {} to {}: the register holds {}: {}",
+                    c.found_typed(),
+                    self.show(new),
+                    c.held_typed(),
+                    c.rule
+                ),
+                _ => format!(
+                    "can't read {} from a register holding {}: {}",
+                    c.found_typed(),
+                    c.held_typed(),
+                    c.rule
+                ),
+            };
+        }
         match op {
             RegisterOp::Read(v) => format!(
                 "can't read {} from a register holding {}",
@@ -127,6 +145,15 @@ impl Model for Register {
                 self.show(old),
                 self.show(new)
             ),
+        }
+    }
+
+    fn type_clash(&mut self, s: u32, op: RegisterOp) -> Option<TypeClash> {
+        match op {
+            RegisterOp::Read(v) | RegisterOp::Cas(v, _) if v != s => {
+                equality::clash(self.values.get(v), self.values.get(s))
+            }
+            _ => None,
         }
     }
 }

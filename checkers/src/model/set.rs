@@ -7,6 +7,7 @@
 use splitbrain_history::Value;
 
 use super::{CallView, Interner, Model, Outcome, mix32, show_list};
+use crate::equality::{self, TypeClash};
 use crate::hash::{FastMap, SeqInterner};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,9 +154,31 @@ impl Model for SetModel {
                         show_list(&self.elements, &extra)
                     );
                 }
+                if let Some(c) = self.type_clash(s, op) {
+                    why += &format!(
+                        " ({} is not {}: {})",
+                        c.found_typed(),
+                        c.held_typed(),
+                        c.rule
+                    );
+                }
                 why
             }
             SetOp::Add(_) => "an add always succeeds".into(),
         }
+    }
+
+    /// An element read that was never added, looking the same as one added
+    /// but missing from the read.
+    fn type_clash(&mut self, s: u32, op: SetOp) -> Option<TypeClash> {
+        let SetOp::Read(r) = op else { return None };
+        let (have, saw) = (self.states.get(s), self.states.get(r));
+        saw.iter()
+            .filter(|x| have.binary_search(x).is_err())
+            .find_map(|&x| {
+                have.iter()
+                    .filter(|y| saw.binary_search(y).is_err())
+                    .find_map(|&y| equality::clash(self.elements.get(x), self.elements.get(y)))
+            })
     }
 }

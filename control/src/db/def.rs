@@ -126,14 +126,15 @@ pub struct Daemon {
 #[serde(deny_unknown_fields)]
 pub struct Ready {
     /// TCP port the controller connects to on the node's address.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "port")]
     pub tcp: Option<u16>,
     /// Shell command on the node; exit 0 means ready.
     #[serde(default)]
     pub command: Option<Script>,
     #[serde(default = "thirty_seconds", deserialize_with = "duration")]
     pub timeout: Duration,
-    #[serde(default = "fifth_of_a_second", deserialize_with = "duration")]
+    /// Between two probes; at least 1ms, so that waiting is not a busy loop.
+    #[serde(default = "fifth_of_a_second", deserialize_with = "probe_interval")]
     pub interval: Duration,
 }
 
@@ -195,35 +196,31 @@ fn fifth_of_a_second() -> Duration {
     Duration::from_millis(200)
 }
 
-/// `500ms`, `30s`, `2m`, or a plain number of seconds.
+/// Durations use the project's one grammar (`500ms`, `30s`, `1m30s`, or a number of
+/// seconds; at most 7d): see [`splitbrain_history::duration`].
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Secs(u64),
-        Text(String),
-    }
-    let text = match Raw::deserialize(d)? {
-        Raw::Secs(s) => return Ok(Duration::from_secs(s)),
-        Raw::Text(t) => t,
-    };
-    parse_duration(&text).ok_or_else(|| {
-        serde::de::Error::custom(format!("{text:?} is not a duration like 500ms, 30s or 2m"))
-    })
+    splitbrain_history::duration::required::deserialize(d)
 }
 
-pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        _ => return None,
-    };
-    Some(Duration::from_secs_f64(secs))
+fn probe_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let interval = duration(d)?;
+    if interval < Duration::from_millis(1) {
+        return Err(serde::de::Error::custom(format!(
+            "ready.interval: use at least 1ms, got {}",
+            splitbrain_history::duration::format(interval)
+        )));
+    }
+    Ok(interval)
+}
+
+/// A TCP port: 1 to 65535 (0 is no port to connect to).
+fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    match Option::<u16>::deserialize(d)? {
+        Some(0) => Err(serde::de::Error::custom(
+            "ready.tcp: a port from 1 to 65535, got 0",
+        )),
+        p => Ok(p),
+    }
 }
 
 /// A definition that cannot be used, with its file and line.
@@ -554,16 +551,74 @@ mod tests {
         );
     }
 
+    fn ready(extra: &str) -> Result<DbDef, DefError> {
+        parse(&MINIMAL.replace("tcp: 1234", &format!("tcp: 1234\n{extra}")))
+    }
+
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("5"), None);
-        let msg = parse(&MINIMAL.replace("tcp: 1234", "tcp: 1234\n  timeout: soon"))
+        let d = |extra: &str| ready(extra).unwrap().ready;
+        assert_eq!(d("  timeout: 500ms").timeout, Duration::from_millis(500));
+        assert_eq!(d("  timeout: 2m").timeout, Duration::from_secs(120));
+        assert_eq!(d("  timeout: 1.5s").timeout, Duration::from_millis(1500));
+        // `1m30s` was rejected here while test definitions accepted it: one grammar now.
+        assert_eq!(d("  timeout: 1m30s").timeout, Duration::from_secs(90));
+        assert_eq!(d("  timeout: 5").timeout, Duration::from_secs(5));
+        assert_eq!(d("  timeout: '5'").timeout, Duration::from_secs(5));
+        assert_eq!(d("  interval: 0.5").interval, Duration::from_millis(500));
+        let msg = ready("  timeout: soon").unwrap_err().to_string();
+        assert!(
+            msg.starts_with("dbs/t.yaml:9:12:") && msg.contains("soon"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn hostile_durations_are_errors_with_their_line_not_panics() {
+        for (extra, want) in [
+            (
+                "  timeout: 99999999999999999999s",
+                "longer than the maximum 7d",
+            ),
+            ("  timeout: 1e300", "longer than the maximum 7d"),
+            (
+                "  timeout: 1e20",
+                "duration `1e20` is longer than the maximum 7d",
+            ),
+            (
+                "  timeout: 99999999999999999999",
+                "longer than the maximum 7d",
+            ),
+            ("  timeout: 8d", "longer than the maximum 7d"),
+            // serde-saphyr itself refuses these (`non-finite float`); ours says `not a finite number`.
+            ("  timeout: .nan", "finite"),
+            ("  timeout: .inf", "finite"),
+            ("  timeout: nan", "not a finite number"),
+            ("  timeout: -5s", "negative"),
+            ("  timeout: -5", "negative"),
+            ("  interval: 0s", "ready.interval: use at least 1ms"),
+            ("  interval: 0.0000001", "ready.interval: use at least 1ms"),
+        ] {
+            let msg = ready(extra).unwrap_err().to_string();
+            assert!(msg.starts_with("dbs/t.yaml:9:"), "{extra}: {msg}");
+            assert!(msg.contains(want), "{extra}: {msg}");
+        }
+        let msg = parse(&MINIMAL.replace("tcp: 1234", "tcp: 0"))
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("soon"), "{msg}");
+        assert!(
+            msg.starts_with("dbs/t.yaml:8:") && msg.contains("a port from 1 to 65535"),
+            "{msg}"
+        );
+        let text = MINIMAL.replace(
+            "  log_file: /var/log/t.log\n",
+            "  log_file: /var/log/t.log\n  stop_timeout: 1e300\n",
+        );
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(
+            msg.starts_with("dbs/t.yaml:7:") && msg.contains("longer than the maximum 7d"),
+            "{msg}"
+        );
     }
 
     #[test]

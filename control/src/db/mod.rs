@@ -3,10 +3,12 @@
 //! logs, tear down. Everything runs over a [`Session`]; nothing here knows about the lab.
 //!
 //! Values reach the node safely: argument lists are quoted word by word, scripts get their
-//! values pre-quoted ([`template`]), and the fixed scripts of this module take their inputs
-//! as positional parameters (`"$1"`), never by pasting text.
+//! values pre-quoted ([`template`]), and the fixed scripts (`control/scripts/*.sh`, one
+//! typed function each in `scripts`) take their inputs as positional parameters (`"$1"`),
+//! never by pasting text.
 
 pub mod def;
+mod scripts;
 pub mod template;
 
 use std::net::{SocketAddr, TcpStream};
@@ -23,12 +25,7 @@ use crate::error::RemoteError;
 use crate::node::Node;
 use crate::ssh::Session;
 use crate::{Cluster, quote};
-
-/// Shell helpers shared by the fixed scripts below. `alive PID` is true for a running,
-/// non-zombie process (a killed daemon stays a zombie until its parent reaps it).
-const PRELUDE: &str = r#"alive() { st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
-pid_of() { [ -f "$1" ] && p=$(cat "$1") && [ -n "$p" ] && alive "$p" && echo "$p"; }
-"#;
+use scripts::Signal;
 
 /// A database definition bound to the nodes of a cluster (templates need all of them:
 /// `{{nodes}}`, `{{peers}}`).
@@ -135,24 +132,13 @@ impl Db {
             self.install_packages(s).await?;
         }
         if let Some(t) = &inst.tarball {
-            let script = r#"set -e
-url=$1; dest=$2; strip=$3; marker="$dest/.splitbrain-tarball"
-if [ -f "$marker" ] && [ "$(cat "$marker")" = "$url" ]; then exit 0; fi
-rm -rf -- "$dest"; mkdir -p -- "$dest"
-tmp="$dest.download"
-if command -v curl >/dev/null; then curl -fsSL --retry 3 -o "$tmp" -- "$url"; else wget -q -O "$tmp" -- "$url"; fi
-tar -xf "$tmp" -C "$dest" --strip-components="$strip"
-rm -f -- "$tmp"
-printf '%s' "$url" > "$marker""#;
             let dest = t.dest.render(v);
             check_wipe_path(s, &dest)?;
-            s.exec(
-                &Cmd::shell(script)
-                    .arg(t.url.render(v))
-                    .arg(dest)
-                    .arg(t.strip_components.to_string())
-                    .sudo_root(),
-            )
+            s.exec(&scripts::install_tarball(
+                &t.url.render(v),
+                &dest,
+                t.strip_components,
+            ))
             .await?;
         }
         for c in &inst.commands {
@@ -162,19 +148,8 @@ printf '%s' "$url" > "$marker""#;
     }
 
     async fn install_packages(&self, s: &Session) -> Result<(), RemoteError> {
-        // dpkg-query first: on the lab (no network inside nodes) an installed package must
-        // not send apt-get looking for a mirror.
-        let script = r#"missing=""
-for p in "$@"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
-export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q -o DPkg::Lock::Timeout=300 $missing"#;
         s.exec(
-            &Cmd::shell(script)
-                .args(self.def.install.packages.iter().cloned())
-                .sudo_root()
+            &scripts::install_packages(&self.def.install.packages)
                 .timeout(Duration::from_secs(900)),
         )
         .await
@@ -233,42 +208,32 @@ apt-get install -y -q -o DPkg::Lock::Timeout=300 $missing"#;
         for (k, t) in &d.env {
             argv.push(format!("{k}={}", t.render(v)));
         }
-        let clock_file = if self.def.clock.faketime {
-            self.def.clock.file.render(v)
-        } else {
-            String::new()
-        };
-        if self.def.clock.faketime {
+        let clock_file = self
+            .def
+            .clock
+            .faketime
+            .then(|| self.def.clock.file.render(v));
+        if let Some(clock_file) = &clock_file {
             argv.push(format!("LD_PRELOAD={}", self.def.clock.library));
             argv.push(format!("FAKETIME_TIMESTAMP_FILE={clock_file}"));
             argv.push("FAKETIME_NO_CACHE=1".into());
         }
         argv.extend(d.command.iter().map(|t| t.render(v)));
-        let script = format!(
-            r#"{PRELUDE}pid_file=$1; log_file=$2; cwd=$3; clock=$4; shift 4
-if p=$(pid_of "$pid_file"); then echo "already running as $p"; exit 0; fi
-mkdir -p -- "$(dirname -- "$pid_file")" "$(dirname -- "$log_file")"
-if [ -n "$clock" ] && [ ! -f "$clock" ]; then mkdir -p -- "$(dirname -- "$clock")"; echo +0 > "$clock"; fi
-if [ -n "$cwd" ]; then mkdir -p -- "$cwd"; cd "$cwd"; fi
-setsid nohup "$@" >> "$log_file" 2>&1 < /dev/null &
-echo $! > "$pid_file""#
+        let cwd = d.cwd.as_ref().map(|c| c.render(v));
+        let cmd = scripts::daemon_start(
+            &v["pid_file"],
+            &v["log_file"],
+            cwd.as_deref(),
+            clock_file.as_deref(),
+            &argv,
         );
-        let cwd = d.cwd.as_ref().map(|c| c.render(v)).unwrap_or_default();
-        let cmd = Cmd::shell(script)
-            .arg(v["pid_file"].clone())
-            .arg(v["log_file"].clone())
-            .arg(cwd)
-            .arg(clock_file)
-            .args(argv)
-            .sudo_root();
         s.exec(&cmd).await.map(|_| ())
     }
 
     /// The daemon's pid on this node, if it runs.
     pub async fn pid(&self, s: &Session) -> Result<Option<u32>, RemoteError> {
-        let script = format!("{PRELUDE}pid_of \"$1\" || true");
         let out = s
-            .exec(&Cmd::shell(script).arg(self.var(s, "pid_file")?).sudo_root())
+            .exec(&scripts::daemon_pid(&self.var(s, "pid_file")?))
             .await?;
         Ok(out.out().trim().parse().ok())
     }
@@ -279,49 +244,33 @@ echo $! > "$pid_file""#
 
     /// Sends `signal` to the daemon (by pid file, and by process name if the definition
     /// gives one).
-    async fn signal(&self, s: &Session, signal: &str) -> Result<(), RemoteError> {
-        let script = format!(
-            r#"{PRELUDE}if p=$(pid_of "$1"); then kill -s "$3" "$p" 2>/dev/null || true; fi
-if [ -n "$2" ]; then pkill -"$3" -x -- "$2" || true; fi"#
-        );
-        let process = self.def.daemon.process.clone().unwrap_or_default();
-        s.exec(
-            &Cmd::shell(script)
-                .arg(self.var(s, "pid_file")?)
-                .arg(process)
-                .arg(signal)
-                .sudo_root(),
-        )
+    async fn signal(&self, s: &Session, signal: Signal) -> Result<(), RemoteError> {
+        let process = self.def.daemon.process.as_deref();
+        s.exec(&scripts::daemon_signal(
+            &self.var(s, "pid_file")?,
+            process,
+            signal,
+        ))
         .await
         .map(|_| ())
     }
 
     /// Waits until the daemon is gone, up to `limit`; true if it is.
     async fn wait_gone(&self, s: &Session, limit: Duration) -> Result<bool, RemoteError> {
-        let script = format!(
-            r#"{PRELUDE}i=0
-while p=$(pid_of "$1") || {{ [ -n "$2" ] && pgrep -x -- "$2" >/dev/null; }}; do
-  i=$((i+1)); [ "$i" -gt "$3" ] && exit 1; sleep 0.1
-done
-rm -f -- "$1""#
-        );
-        let tenths = (limit.as_millis() / 100).max(1).to_string();
-        let process = self.def.daemon.process.clone().unwrap_or_default();
+        let process = self.def.daemon.process.as_deref();
         let out = s
-            .output(
-                &Cmd::shell(script)
-                    .arg(self.var(s, "pid_file")?)
-                    .arg(process)
-                    .arg(tenths)
-                    .sudo_root(),
-            )
+            .output(&scripts::daemon_wait_gone(
+                &self.var(s, "pid_file")?,
+                process,
+                limit,
+            ))
             .await?;
         Ok(out.status == 0)
     }
 
     /// SIGKILL, and wait until the process is gone.
     pub async fn kill(&self, s: &Session) -> Result<(), RemoteError> {
-        self.signal(s, "KILL").await?;
+        self.signal(s, Signal::Kill).await?;
         if self.wait_gone(s, Duration::from_secs(10)).await? {
             Ok(())
         } else {
@@ -331,7 +280,7 @@ rm -f -- "$1""#
 
     /// SIGTERM, then SIGKILL after the definition's `stop_timeout`.
     pub async fn stop(&self, s: &Session) -> Result<(), RemoteError> {
-        self.signal(s, "TERM").await?;
+        self.signal(s, Signal::Term).await?;
         if self.wait_gone(s, self.def.daemon.stop_timeout).await? {
             return Ok(());
         }
@@ -348,12 +297,12 @@ rm -f -- "$1""#
 
     /// SIGSTOP: the process stays, frozen.
     pub async fn pause(&self, s: &Session) -> Result<(), RemoteError> {
-        self.signal(s, "STOP").await
+        self.signal(s, Signal::Stop).await
     }
 
     /// SIGCONT.
     pub async fn resume(&self, s: &Session) -> Result<(), RemoteError> {
-        self.signal(s, "CONT").await
+        self.signal(s, Signal::Cont).await
     }
 
     fn still_running(&self, s: &Session, what: &str) -> RemoteError {

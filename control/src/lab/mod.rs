@@ -24,6 +24,7 @@
 pub mod net;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
@@ -627,7 +628,7 @@ async fn start_node(
     let fs_root = nd.join("fs");
     let mut private: Vec<&String> = cfg.private_dirs.iter().collect();
     private.sort();
-    let mut script = format!("set -e\nhostname {}\n", quote(node));
+    let mut mounts = Vec::new();
     for d in &private {
         let src = fs_root.join(d.trim_start_matches('/'));
         std::fs::create_dir_all(&src)
@@ -636,18 +637,10 @@ async fn start_node(
             std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o1777))
                 .map_err(io_err("chmod tmp"))?;
         }
-        script.push_str(&format!(
-            "mount --bind {} {}\n",
-            quote(&src.to_string_lossy()),
-            quote(d)
-        ));
+        mounts.push((src, Path::new(d.as_str())));
     }
     let config = nd.join("sshd_config");
     write_file(&config, &sshd_config(cfg, &addr, &nd), 0o600)?;
-    script.push_str(&format!(
-        "mkdir -p /run/sshd\nchmod 0755 /run/sshd\nexec /usr/sbin/sshd -D -e -f {}\n",
-        quote(&config.to_string_lossy())
-    ));
 
     // setsid -f: the node outlives this process and is not our child (no zombie for us to reap).
     let console = std::fs::File::create(nd.join("console.log"))
@@ -671,7 +664,7 @@ async fn start_node(
             "--propagation",
             "private",
         ])
-        .args(["sh", "-c", &script])
+        .args(node_pid1(node, &config, &mounts))
         .stdin(Stdio::null())
         .stdout(console.try_clone().map_err(io_err("console.log"))?)
         .stderr(console)
@@ -716,6 +709,20 @@ async fn start_node(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A node's PID 1 (control/scripts/lab-node.sh): sets the hostname, bind-mounts each
+/// `(directory, over)` pair in order, and becomes sshd with `sshd_config`.
+fn node_pid1(node: &str, sshd_config: &Path, mounts: &[(PathBuf, &Path)]) -> Vec<OsString> {
+    const LAB_NODE: &str = include_str!("../../scripts/lab-node.sh");
+    let mut argv: Vec<OsString> = vec!["sh".into(), "-c".into(), LAB_NODE.into()];
+    // $0, then the positional parameters.
+    argv.extend(["sh".into(), node.into(), sshd_config.into()]);
+    for (dir, over) in mounts {
+        argv.push(dir.into());
+        argv.push(over.into());
+    }
+    argv
 }
 
 fn sshd_config(cfg: &LabConfig, addr: &Ipv4Addr, node_dir: &Path) -> String {

@@ -5,15 +5,22 @@
 //! overwhelmingly one shape — a flat sequence of maps with keyword keys and
 //! small values — so this module reads that shape directly from the text into
 //! [`Op`]s, several times faster and with no intermediate tree.
-//! Whatever the fast path does not recognize (characters `\c`, ratios, radix
-//! and big numbers, `##Inf`, reader oddities) is handed, one value at a time,
-//! to clojure-reader, which knows all of EDN, so nothing valid is refused.
+//! The fast path reads every nested form itself; the few atoms it does not
+//! parse (characters `\c`, ratios, radix and hex numbers, integers with
+//! leading zeros) are handed to clojure-reader one token at a time. Nothing
+//! nested ever reaches clojure-reader (whose set and map checks are
+//! quadratic in depth), so reading is linear in the input and nesting is
+//! bounded by [`ReadOptions::max_depth`](super::ReadOptions), also inside
+//! `#_` discards and tags: hostile input fails fast with its line.
 //!
 //! Conversions: keywords and symbols become strings without their colon,
 //! vectors, lists and sets become lists, tags are dropped (a tagged record
-//! `#jepsen.history.Op{...}` reads as its map, `#inst "..."` as its string),
-//! ratios become floats. Maps keep their written order on the fast path;
-//! clojure-reader returns them sorted by key.
+//! `#jepsen.history.Op{...}` reads as its map, `#inst "..."` as its string,
+//! a namespaced map `#:ns{...}` as its map), ratios become floats, numbers
+//! are exact (see `number.rs`: `12N` is an integer, `1.5M` a decimal,
+//! integers beyond 64 bits big integers), `##Inf` `##-Inf` `##NaN` floats.
+//! Maps keep their written order on the fast path; clojure-reader returns
+//! them sorted by key.
 
 use std::borrow::Cow;
 
@@ -21,7 +28,7 @@ use clojure_reader::edn::Edn;
 
 use super::fields::{Atom, Notation, OpBuilder, render_value};
 use super::{Chunk, LineError};
-use crate::{Op, Value};
+use crate::{Op, Value, number};
 
 /// Ops read from a file, with the 1-based line each starts on.
 #[derive(Debug, Default)]
@@ -55,9 +62,6 @@ pub(crate) struct PErr {
 
 type PResult<T> = Result<T, PErr>;
 
-/// Deeper values are refused rather than risk the stack.
-const MAX_DEPTH: usize = 128;
-
 /// Where the top level of the file is.
 #[derive(Debug, Clone, Copy)]
 enum Mode {
@@ -76,10 +80,14 @@ pub(crate) struct Parser {
     pub(crate) out: Parsed,
     mode: Mode,
     ops_via_clojure_reader: bool,
+    /// Deeper values are refused rather than risk the stack.
+    max_depth: usize,
+    /// The longest op, in bytes.
+    max_op: usize,
 }
 
 impl Parser {
-    pub(crate) fn new(size_hint: usize) -> Parser {
+    pub(crate) fn new(size_hint: usize, max_depth: usize, max_op: usize) -> Parser {
         // A compact Jepsen op takes ~60-110 bytes; reserve roughly, let it grow.
         let mut out = Parsed::with_capacity(size_hint / 128);
         out.split.reserve(size_hint / 128);
@@ -87,6 +95,8 @@ impl Parser {
             out,
             mode: Mode::Start,
             ops_via_clojure_reader: false,
+            max_depth,
+            max_op,
         }
     }
 
@@ -101,8 +111,9 @@ impl Parser {
     /// Parses the complete ops at the start of `chunk`; returns how many bytes
     /// it consumed (all of them at the end of the file).
     pub(crate) fn feed(&mut self, chunk: &Chunk<'_>) -> Result<usize, LineError> {
-        let mut r = Reader::new(chunk.text, chunk.line_base);
+        let mut r = Reader::new(chunk.text, chunk.line_base, self.max_depth);
         r.ops_via_clojure_reader = self.ops_via_clojure_reader;
+        r.at_eof = chunk.at_eof;
         let mut restart = 0;
         let result = self.run(&mut r, &mut restart);
         let e = match result {
@@ -135,7 +146,7 @@ impl Parser {
     fn run(&mut self, r: &mut Reader<'_>, restart: &mut usize) -> PResult<()> {
         loop {
             *restart = r.pos;
-            r.skip_ws()?;
+            r.skip_ws(0)?;
             let Some(c) = r.peek() else { return Ok(()) };
             match self.mode {
                 Mode::Start => {
@@ -169,7 +180,11 @@ impl Parser {
                 Mode::Seq { .. } | Mode::Maps => {}
             }
             let line = r.line_here(r.pos);
+            let start = r.pos;
             let (op, split) = r.op(self.out.ops.len() as u64)?;
+            if r.pos - start > self.max_op {
+                return r.err(start, super::op_too_long(self.max_op));
+            }
             self.out.ops.push(op);
             self.out.lines.push(line);
             self.out.split.push(split);
@@ -180,13 +195,28 @@ impl Parser {
 /// Reads a whole EDN history held in memory.
 #[cfg(test)]
 pub(crate) fn read(text: &str) -> Result<Parsed, LineError> {
-    read_with(Parser::new(text.len()), text)
+    read_with(
+        Parser::new(
+            text.len(),
+            super::DEFAULT_MAX_DEPTH,
+            super::DEFAULT_MAX_LINE_BYTES,
+        ),
+        text,
+    )
 }
 
 /// Reads every op with clojure-reader instead of the fast path.
 #[cfg(test)]
 pub(crate) fn read_with_clojure_reader(text: &str) -> Result<Parsed, LineError> {
-    read_with(Parser::new(text.len()).via_clojure_reader(), text)
+    read_with(
+        Parser::new(
+            text.len(),
+            super::DEFAULT_MAX_DEPTH,
+            super::DEFAULT_MAX_LINE_BYTES,
+        )
+        .via_clojure_reader(),
+        text,
+    )
 }
 
 #[cfg(test)]
@@ -196,9 +226,9 @@ fn read_with(mut p: Parser, text: &str) -> Result<Parsed, LineError> {
 }
 
 /// Reads one EDN value at the start of `text`; returns it and the bytes consumed.
-pub(crate) fn read_value_prefix(text: &str) -> PResult<(Value, usize)> {
-    let mut r = Reader::new(text, 1);
-    r.skip_ws()?;
+pub(crate) fn read_value_prefix(text: &str, max_depth: usize) -> PResult<(Value, usize)> {
+    let mut r = Reader::new(text, 1, max_depth);
+    r.skip_ws(0)?;
     let v = r.value(0)?;
     Ok((v, r.pos))
 }
@@ -227,6 +257,7 @@ const fn boundary_table() -> [bool; 256] {
 }
 static BOUNDARY: [bool; 256] = boundary_table();
 
+#[derive(Clone)]
 struct Reader<'a> {
     src: &'a str,
     b: &'a [u8],
@@ -237,10 +268,14 @@ struct Reader<'a> {
     line_pos: usize,
     line: usize,
     ops_via_clojure_reader: bool,
+    max_depth: usize,
+    /// `src` ends where the file does. Otherwise a token or comment that
+    /// reaches the end of `src` may go on in the next chunk.
+    at_eof: bool,
 }
 
 impl<'a> Reader<'a> {
-    fn new(src: &'a str, line_base: usize) -> Reader<'a> {
+    fn new(src: &'a str, line_base: usize, max_depth: usize) -> Reader<'a> {
         Reader {
             src,
             b: src.as_bytes(),
@@ -249,7 +284,14 @@ impl<'a> Reader<'a> {
             line_pos: 0,
             line: line_base,
             ops_via_clojure_reader: false,
+            max_depth,
+            at_eof: true,
         }
+    }
+
+    /// A token ending at `end` might be cut by the chunk's end: read more.
+    fn maybe_cut(&self, end: usize) -> bool {
+        end == self.b.len() && !self.at_eof
     }
 
     /// The line of byte offset `pos`.
@@ -303,25 +345,34 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Skips whitespace, commas, `;` comments and `#_` discarded forms.
-    fn skip_ws(&mut self) -> PResult<()> {
+    /// Skips whitespace, commas, `;` comments and `#_` discarded forms, which
+    /// are read as values `depth` deep (where the skipped text is). A chain
+    /// `#_ #_ a b` is counted, not recursed into.
+    fn skip_ws(&mut self, depth: usize) -> PResult<()> {
+        let mut discards = 0usize;
         while let Some(c) = self.peek() {
             match c {
                 b' ' | b'\t' | b'\n' | b'\r' | b',' | b'\x0c' => self.pos += 1,
                 b';' => match self.b[self.pos..].iter().position(|&c| c == b'\n') {
                     Some(n) => self.pos += n + 1,
+                    None if !self.at_eof => {
+                        return self.eof("expected the end of a comment");
+                    }
                     None => self.pos = self.b.len(),
                 },
                 b'#' if self.peek_at(1) == Some(b'_') => {
                     self.pos += 2;
-                    self.skip_ws()?;
-                    if self.pos == self.b.len() {
-                        return self.eof("expected a form after `#_`, found the end of the file");
-                    }
-                    self.value(0)?;
+                    discards += 1;
+                }
+                _ if discards > 0 => {
+                    self.value(depth)?;
+                    discards -= 1;
                 }
                 _ => break,
             }
+        }
+        if discards > 0 {
+            return self.eof("expected a form after `#_`, found the end of the file");
         }
         Ok(())
     }
@@ -339,10 +390,19 @@ impl<'a> Reader<'a> {
         &self.src[start..self.pos]
     }
 
+    /// [`token`](Self::token), or "read more" when the chunk's end may cut it.
+    fn word(&mut self) -> PResult<&'a str> {
+        let tok = self.token();
+        if self.maybe_cut(self.pos) {
+            return self.eof("expected the rest of a word, found the end of the file");
+        }
+        Ok(tok)
+    }
+
     fn keyword(&mut self) -> PResult<&'a str> {
         let start = self.pos;
         self.pos += 1; // ':'
-        let name = self.token();
+        let name = self.word()?;
         if name.is_empty() || name.starts_with(':') {
             return self.err(
                 start,
@@ -422,41 +482,31 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A number on the fast path, else whatever clojure-reader makes of it.
-    fn number(&mut self, depth: usize) -> PResult<Value> {
+    /// A number, exact (see `number.rs`); the rare forms the fast path does
+    /// not parse (ratios, radix, hex, leading zeros) go to clojure-reader.
+    fn number(&mut self) -> PResult<Value> {
         if let Some(i) = self.plain_int() {
             return Ok(Value::Int(i));
         }
         let start = self.pos;
-        let tok = self.token();
+        let tok = self.word()?;
         let digits = tok.trim_start_matches(['-', '+']);
         // Leading zeros are octal in Clojure: leave those to clojure-reader.
         let octal =
             digits.len() > 1 && digits.starts_with('0') && digits.as_bytes()[1].is_ascii_digit();
-        if !octal {
-            // `12N` is a BigInt literal; it reads as an integer when it fits.
-            let int = tok.strip_suffix('N').unwrap_or(tok);
-            if let Ok(i) = int.parse::<i64>() {
-                return Ok(Value::Int(i));
-            }
-            if int.len() > 1 && int.bytes().skip(1).all(|c| c.is_ascii_digit()) {
-                return self.err(
-                    start,
-                    format!("expected an integer that fits in 64 bits, found {tok}"),
-                );
-            }
-            let float = tok.strip_suffix('M').unwrap_or(tok);
-            if float.contains(['.', 'e', 'E'])
-                && float
-                    .bytes()
-                    .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'))
-                && let Ok(x) = float.parse::<f64>()
-            {
-                return Ok(Value::Float(x));
-            }
+        let read = if let Some(int) = tok.strip_suffix('N') {
+            // `12N` is a BigInt literal: an integer, big only when it must be.
+            number::integer(int).map(Ok)
+        } else if let Some(dec) = tok.strip_suffix('M') {
+            number::decimal(dec)
+        } else {
+            number::any(tok)
+        };
+        match read {
+            Some(Ok(v)) if !(octal && matches!(v, Value::Int(_) | Value::BigInt(_))) => Ok(v),
+            Some(Err(msg)) => self.err(start, msg),
+            _ => self.fallback_atom(start, self.pos),
         }
-        self.pos = start;
-        self.fallback(depth)
     }
 
     /// The common case of a number, in one pass: `-?[1-9][0-9]*` or `0`,
@@ -502,13 +552,13 @@ impl<'a> Reader<'a> {
         match self.peek() {
             Some(b':') => Ok(Atom::Keyword(self.keyword()?)),
             Some(b'"') => Ok(Atom::Str(self.string()?)),
-            Some(c) if starts_number(c, self.peek_at(1)) => match self.number(0)? {
+            Some(c) if starts_number(c, self.peek_at(1)) => match self.number()? {
                 Value::Int(i) => Ok(Atom::Int(i)),
                 v => Ok(Atom::Value(v)),
             },
             Some(c) if !BOUNDARY[c as usize] && !b"#\\^'`~@".contains(&c) => {
                 let start = self.pos;
-                match self.token() {
+                match self.word()? {
                     "nil" => Ok(Atom::Value(Value::Nil)),
                     "true" => Ok(Atom::Value(Value::Bool(true))),
                     "false" => Ok(Atom::Value(Value::Bool(false))),
@@ -522,10 +572,10 @@ impl<'a> Reader<'a> {
 
     /// Any EDN value. The caller has skipped whitespace.
     fn value(&mut self, depth: usize) -> PResult<Value> {
-        if depth > MAX_DEPTH {
+        if depth > self.max_depth {
             return self.err(
                 self.pos,
-                format!("expected values nested at most {MAX_DEPTH} deep"),
+                format!("expected values nested at most {} deep", self.max_depth),
             );
         }
         let start = self.pos;
@@ -538,7 +588,7 @@ impl<'a> Reader<'a> {
                 self.pos += 1;
                 let mut entries = Vec::new();
                 loop {
-                    self.skip_ws()?;
+                    self.skip_ws(depth + 1)?;
                     match self.peek() {
                         None => return self.unclosed(start, '}', "map"),
                         Some(b'}') => {
@@ -548,7 +598,7 @@ impl<'a> Reader<'a> {
                         Some(_) => {}
                     }
                     let k = self.value(depth + 1)?;
-                    self.skip_ws()?;
+                    self.skip_ws(depth + 1)?;
                     match self.peek() {
                         None => return self.unclosed(start, '}', "map"),
                         Some(b'}') => {
@@ -573,14 +623,37 @@ impl<'a> Reader<'a> {
                     self.pos += 1;
                     self.seq(depth, b'}', "set")
                 }
-                Some(c) if c.is_ascii_alphabetic() => {
+                Some(b'#') => self.symbolic_float(),
+                None if !self.at_eof => self.eof("expected a form after `#`"),
+                _ => {
+                    let Some(namespaced) = self.tag() else {
+                        if self.maybe_cut(start + 2) {
+                            return self.eof("expected a tag after `#:`");
+                        }
+                        return self.err(
+                            start,
+                            format!(
+                                "expected a set #{{...}}, a discard #_, a tag such as #inst or ##Inf after `#`, found {}",
+                                self.snippet(start)
+                            ),
+                        );
+                    };
                     // A tagged value: the tag is dropped (see the module doc).
-                    self.pos += 1;
-                    self.token();
-                    self.skip_ws()?;
-                    self.value(depth + 1)
+                    self.skip_ws(depth + 1)?;
+                    let at = self.pos;
+                    let v = self.value(depth + 1)?;
+                    if namespaced && !matches!(v, Value::Map(_)) {
+                        return self.err(
+                            at,
+                            format!(
+                                "expected a map after the namespace {}, found {}",
+                                &self.src[start..at].trim_end(),
+                                render_value(&v, Notation::Edn)
+                            ),
+                        );
+                    }
+                    Ok(v)
                 }
-                _ => self.fallback(depth),
             },
             b'"' => Ok(Value::Str(self.string()?.into())),
             b':' => Ok(Value::Str(self.keyword()?.into())),
@@ -588,9 +661,9 @@ impl<'a> Reader<'a> {
                 start,
                 format!("expected a value, found an unmatched `{}`", c as char),
             ),
-            c if starts_number(c, self.peek_at(1)) => self.number(depth),
-            b'\\' | b'^' | b'\'' | b'`' | b'~' | b'@' => self.fallback(depth),
-            _ => match self.token() {
+            c if starts_number(c, self.peek_at(1)) => self.number(),
+            b'\\' => self.character(),
+            _ => match self.word()? {
                 "nil" => Ok(Value::Nil),
                 "true" => Ok(Value::Bool(true)),
                 "false" => Ok(Value::Bool(false)),
@@ -608,7 +681,7 @@ impl<'a> Reader<'a> {
         self.pos += 1;
         let mut items = Vec::new();
         loop {
-            self.skip_ws()?;
+            self.skip_ws(depth + 1)?;
             match self.peek() {
                 None => return self.unclosed(start, close as char, what),
                 Some(c) if c == close => {
@@ -627,13 +700,68 @@ impl<'a> Reader<'a> {
         ))
     }
 
-    /// One value read by clojure-reader.
-    fn fallback(&mut self, depth: usize) -> PResult<Value> {
+    /// Skips a tag (`#inst`, `#jepsen.history.Op`, `#:ns`) at `#` and says
+    /// whether it names a namespace (`#:ns`, which must tag a map); `None`
+    /// (nothing skipped) when no tag starts here.
+    fn tag(&mut self) -> Option<bool> {
+        let namespaced = self.peek_at(1) == Some(b':');
+        let name = self.pos + 1 + usize::from(namespaced);
+        let first = self.src.get(name..)?.chars().next()?;
+        if !first.is_alphabetic() {
+            return None;
+        }
+        self.pos = name;
+        self.token();
+        Some(namespaced)
+    }
+
+    /// `##Inf`, `##-Inf`, `##NaN`.
+    fn symbolic_float(&mut self) -> PResult<Value> {
         let start = self.pos;
-        match clojure_reader::edn::read(&self.src[start..]) {
+        self.pos += 2;
+        let name = self.word()?;
+        match name {
+            "Inf" => Ok(Value::Float(f64::INFINITY)),
+            "-Inf" => Ok(Value::Float(f64::NEG_INFINITY)),
+            "NaN" => Ok(Value::Float(f64::NAN)),
+            _ => self.err(
+                start,
+                format!(
+                    "expected ##Inf, ##-Inf or ##NaN, found {}",
+                    self.snippet(start)
+                ),
+            ),
+        }
+    }
+
+    /// A character literal such as `\a`, `\newline` or `\(`: the backslash,
+    /// one character, then up to a space or delimiter (as clojure-reader
+    /// delimits it).
+    fn character(&mut self) -> PResult<Value> {
+        let start = self.pos;
+        let mut chars = self.src[start + 1..].char_indices();
+        let mut end = match chars.next() {
+            Some((_, c)) => start + 1 + c.len_utf8(),
+            None => return self.fallback_atom(start, start + 1),
+        };
+        for (i, c) in chars {
+            if c.is_whitespace() || ",]})(;[{".contains(c) {
+                break;
+            }
+            end = start + 1 + i + c.len_utf8();
+        }
+        self.fallback_atom(start, end)
+    }
+
+    /// One atom `src[start..end]` (never a nested form) read by clojure-reader.
+    fn fallback_atom(&mut self, start: usize, end: usize) -> PResult<Value> {
+        if self.maybe_cut(end) {
+            return self.eof("expected the rest of a value, found the end of the file");
+        }
+        match clojure_reader::edn::read(&self.src[start..end]) {
             Ok((edn, rest)) => {
-                self.pos = self.src.len() - rest.len();
-                edn_to_value(&edn, depth).map_err(|msg| perr(start, msg))
+                self.pos = end - rest.len();
+                edn_to_value(&edn, 0, self.max_depth).map_err(|msg| perr(start, msg))
             }
             Err(e) => Err(self.clojure_error(start, &e)),
         }
@@ -677,18 +805,17 @@ impl<'a> Reader<'a> {
             return self.op_via_clojure_reader(position);
         }
         let start = self.pos;
-        if self.peek() == Some(b'#') && self.peek_at(1).is_some_and(|c| c.is_ascii_alphabetic()) {
-            self.pos += 1;
-            self.token();
-            self.skip_ws()?;
+        if self.peek() == Some(b'#') && self.tag().is_some() {
+            self.skip_ws(0)?;
         }
-        if self.peek() != Some(b'{') {
-            return self.err(self.pos, not_an_op(&self.snippet(self.pos)));
+        match self.peek() {
+            Some(b'{') => self.pos += 1,
+            None if !self.at_eof => return self.eof("expected an op map"),
+            _ => return self.err(self.pos, not_an_op(&self.snippet(self.pos))),
         }
-        self.pos += 1;
         let mut op = OpBuilder::default();
         loop {
-            self.skip_ws()?;
+            self.skip_ws(0)?;
             let key_pos = self.pos;
             let key: Cow<'a, str> = match self.peek() {
                 None => {
@@ -713,7 +840,7 @@ impl<'a> Reader<'a> {
                     );
                 }
             };
-            self.skip_ws()?;
+            self.skip_ws(0)?;
             match self.peek() {
                 None => {
                     return self.eof(format!(
@@ -757,7 +884,7 @@ impl<'a> Reader<'a> {
         self.pos += 1;
         let mut first = None;
         loop {
-            self.skip_ws()?;
+            self.skip_ws(1)?;
             match self.peek() {
                 None => return self.unclosed(start, close as char, what),
                 Some(c) if c == close => {
@@ -770,7 +897,7 @@ impl<'a> Reader<'a> {
             match first.take() {
                 None => first = Some(v),
                 Some(a) => {
-                    self.skip_ws()?;
+                    self.skip_ws(1)?;
                     if self.peek() == Some(close) {
                         self.pos += 1;
                         return Ok(Ok((a, v)));
@@ -785,9 +912,16 @@ impl<'a> Reader<'a> {
 
     fn op_via_clojure_reader(&mut self, position: u64) -> PResult<(Op, bool)> {
         let start = self.pos;
-        let (edn, rest) = clojure_reader::edn::read(&self.src[start..])
+        // The fast path finds the op's end and checks its depth first, so
+        // clojure-reader never sees more than one bounded op.
+        let mut probe = self.clone();
+        probe.ops_via_clojure_reader = false;
+        probe.op(position)?;
+        let end = probe.pos;
+        let (edn, rest) = clojure_reader::edn::read(&self.src[start..end])
             .map_err(|e| self.clojure_error(start, &e))?;
-        self.pos = self.src.len() - rest.len();
+        self.pos = end - rest.len();
+        let depth = self.max_depth;
         let map = match &edn {
             Edn::Map(m) => m,
             Edn::Tagged(_, inner) => match &**inner {
@@ -813,13 +947,15 @@ impl<'a> Reader<'a> {
                 Edn::Str(s) => Atom::Str(Cow::Borrowed(s)),
                 Edn::Int(i) => Atom::Int(*i),
                 Edn::Vector(pair) | Edn::List(pair) if key == "value" && pair.len() == 2 => {
-                    let a = edn_to_value(&pair[0], 1).map_err(|msg| perr(start, msg))?;
-                    let b = edn_to_value(&pair[1], 1).map_err(|msg| perr(start, msg))?;
+                    let a = edn_to_value(&pair[0], 1, depth).map_err(|msg| perr(start, msg))?;
+                    let b = edn_to_value(&pair[1], 1, depth).map_err(|msg| perr(start, msg))?;
                     op.set_value_pair(Notation::Edn, a, b)
                         .map_err(|msg| perr(start, msg))?;
                     continue;
                 }
-                other => Atom::Value(edn_to_value(other, 0).map_err(|msg| perr(start, msg))?),
+                other => {
+                    Atom::Value(edn_to_value(other, 0, depth).map_err(|msg| perr(start, msg))?)
+                }
             };
             op.set(Notation::Edn, key, atom)
                 .map_err(|msg| perr(start, msg))?;
@@ -848,13 +984,14 @@ fn not_an_op(found: &str) -> String {
 }
 
 /// Converts clojure-reader's tree to a [`Value`] (see the module doc).
-fn edn_to_value(edn: &Edn<'_>, depth: usize) -> Result<Value, String> {
-    if depth > MAX_DEPTH {
-        return Err(format!("expected values nested at most {MAX_DEPTH} deep"));
+fn edn_to_value(edn: &Edn<'_>, depth: usize, max_depth: usize) -> Result<Value, String> {
+    if depth > max_depth {
+        return Err(format!("expected values nested at most {max_depth} deep"));
     }
+    let inner = |e: &Edn<'_>| edn_to_value(e, depth + 1, max_depth);
     let list = |items: &mut dyn Iterator<Item = &Edn<'_>>| {
         items
-            .map(|e| edn_to_value(e, depth + 1))
+            .map(inner)
             .collect::<Result<Vec<_>, _>>()
             .map(Value::List)
     };
@@ -870,10 +1007,10 @@ fn edn_to_value(edn: &Edn<'_>, depth: usize) -> Result<Value, String> {
         Edn::Set(s) => list(&mut s.iter())?,
         Edn::Map(m) => Value::Map(
             m.iter()
-                .map(|(k, v)| Ok((edn_to_value(k, depth + 1)?, edn_to_value(v, depth + 1)?)))
+                .map(|(k, v)| Ok((inner(k)?, inner(v)?)))
                 .collect::<Result<_, String>>()?,
         ),
-        Edn::Tagged(_, inner) => edn_to_value(inner, depth + 1)?,
+        Edn::Tagged(_, inner_value) => inner(inner_value)?,
         other => {
             return Err(format!(
                 "expected a value splitbrain can represent, found {other}"

@@ -210,23 +210,7 @@ impl OpBuilder {
                 if self.process.is_some() {
                     return Err(dup());
                 }
-                self.process = Some(match (atom, n) {
-                    (Atom::Int(p), _) if p >= 0 => Process::Client(p as u64),
-                    (Atom::Keyword(s), Notation::Edn) => Process::from_name(s),
-                    (Atom::Str(s), Notation::Json) => Process::from_name(&s),
-                    (atom, Notation::Edn) => {
-                        return Err(bad(
-                            "a non-negative integer or a keyword such as :nemesis",
-                            &atom,
-                        ));
-                    }
-                    (atom, Notation::Json) => {
-                        return Err(bad(
-                            "a non-negative integer or a name such as \"nemesis\"",
-                            &atom,
-                        ));
-                    }
-                });
+                self.process = Some(process(n, atom)?);
             }
             Field::Index => {
                 if self.index.is_some() {
@@ -338,6 +322,33 @@ impl OpBuilder {
         };
         Ok((op, split))
     }
+}
+
+/// A `process` field: a non-negative integer, or the nemesis. Any other name
+/// would be a process no checker looks at, so it is refused.
+fn process(n: Notation, atom: Atom<'_>) -> Result<Process, String> {
+    let name = match (&atom, n) {
+        (Atom::Int(p), _) if *p >= 0 => return Ok(Process::Client(*p as u64)),
+        (Atom::Keyword(s), Notation::Edn) => Process::from_name(s).ok_or("a keyword"),
+        (Atom::Str(s), Notation::Json) => Process::from_name(s).ok_or("a string"),
+        (Atom::Str(_), Notation::Edn) => Err("a string"),
+        (Atom::Symbol(_), _) => Err("a symbol"),
+        _ => {
+            return Err(format!(
+                "expected {} to be a non-negative integer or {}, found {}",
+                n.key("process"),
+                n.name("nemesis"),
+                atom.render(n)
+            ));
+        }
+    };
+    name.map_err(|what| {
+        format!(
+            "process {} is {what}: a client process is an integer; only {} may be named",
+            atom.render(n),
+            n.name("nemesis")
+        )
+    })
 }
 
 fn set_once(

@@ -7,9 +7,9 @@ use std::io::{self, BufWriter, Write};
 use serde::de::DeserializeSeed;
 
 use super::edn::Parsed;
-use super::{Chunk, LineError};
+use super::json::{Ctx, Numbers, OpSeed};
+use super::{Chunk, LineError, line_too_long};
 use crate::Op;
-use crate::op::OpSeed;
 
 /// Reads JSON Lines chunk by chunk. Blank lines are skipped. With
 /// `allow_truncated_tail`, a last line cut off mid-object (no newline after
@@ -18,31 +18,37 @@ pub(crate) struct Parser {
     pub(crate) out: Parsed,
     pub(crate) warnings: Vec<(usize, String)>,
     allow_truncated_tail: bool,
+    max_depth: usize,
+    max_line: usize,
 }
 
 impl Parser {
-    pub(crate) fn new(size_hint: usize, allow_truncated_tail: bool) -> Parser {
+    pub(crate) fn new(
+        size_hint: usize,
+        allow_truncated_tail: bool,
+        max_depth: usize,
+        max_line: usize,
+    ) -> Parser {
         Parser {
             // Native lines take ~80-100 bytes: reserve roughly, let it grow.
             out: Parsed::with_capacity(size_hint / 128),
             warnings: Vec::new(),
             allow_truncated_tail,
+            max_depth,
+            max_line,
         }
     }
 
     pub(crate) fn feed(&mut self, chunk: &Chunk<'_>) -> Result<usize, LineError> {
         for (line_no, line, has_newline) in chunk.lines() {
+            if line.len() > self.max_line {
+                return Err(line_too_long(line_no, self.max_line));
+            }
             if line.trim_ascii().is_empty() {
                 continue;
             }
             let ops = &mut self.out.ops;
-            let mut de = serde_json::Deserializer::from_str(line);
-            let parsed = OpSeed {
-                position: ops.len() as u64,
-            }
-            .deserialize(&mut de)
-            .and_then(|op| de.end().map(|()| op));
-            match parsed {
+            match parse_line(line, ops.len() as u64, self.max_depth) {
                 Ok(op) => {
                     ops.push(op);
                     self.out.lines.push(line_no);
@@ -81,12 +87,50 @@ impl Parser {
     }
 }
 
+/// One op from one line, numbers read exactly (see `codec::json`).
+fn parse_line(line: &str, position: u64, max_depth: usize) -> Result<Op, serde_json::Error> {
+    let numbers = Numbers::new(line);
+    match parse_with(line, position, &numbers, max_depth) {
+        Err(e) if e.is_syntax() && e.to_string().starts_with("number out of range") => {
+            // Beyond f64's range: read it again with every number's value
+            // taken from its text.
+            let (text, numbers) = Numbers::placeholders(line);
+            parse_with(&text, position, &numbers, max_depth)
+        }
+        parsed => parsed,
+    }
+}
+
+fn parse_with(
+    text: &str,
+    position: u64,
+    numbers: &Numbers<'_>,
+    max_depth: usize,
+) -> Result<Op, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let op = OpSeed {
+        position,
+        ctx: Ctx::new(Some(numbers), max_depth),
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok(op)
+}
+
 /// serde_json's message without its "at line 1 column N" (every line is line 1
 /// to it); syntax errors keep the column.
 fn describe(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     let msg = text.strip_suffix(&suffix).unwrap_or(&text);
+    if msg == "recursion limit exceeded" {
+        // serde_json's own limit, below ReadOptions::max_depth.
+        return format!(
+            "expected values nested at most {} deep (column {})",
+            super::JSON_MAX_DEPTH,
+            e.column()
+        );
+    }
     match e.classify() {
         serde_json::error::Category::Data => msg.to_string(),
         _ => format!(

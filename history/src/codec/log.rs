@@ -19,8 +19,8 @@
 
 use super::edn::{Parsed, read_value_prefix};
 use super::fields::{Atom, Notation, OpBuilder};
-use super::{Chunk, LineError};
-use crate::{Op, Value};
+use super::{Chunk, LineError, line_too_long};
+use crate::{Op, Value, number};
 
 const MARKER: &str = "jepsen.util";
 
@@ -45,22 +45,29 @@ pub(crate) struct Parser {
     pub(crate) out: Parsed,
     pub(crate) warnings: Vec<(usize, String)>,
     allow_truncated_tail: bool,
+    max_depth: usize,
+    max_line: usize,
 }
 
 impl Parser {
-    pub(crate) fn new(allow_truncated_tail: bool) -> Parser {
+    pub(crate) fn new(allow_truncated_tail: bool, max_depth: usize, max_line: usize) -> Parser {
         Parser {
             out: Parsed::default(),
             warnings: Vec::new(),
             allow_truncated_tail,
+            max_depth,
+            max_line,
         }
     }
 
     pub(crate) fn feed(&mut self, chunk: &Chunk<'_>) -> Result<usize, LineError> {
         for (line_no, line, has_newline) in chunk.lines() {
+            if line.len() > self.max_line {
+                return Err(line_too_long(line_no, self.max_line));
+            }
             let line = line.strip_suffix('\r').unwrap_or(line);
             let Some(part) = op_part(line) else { continue };
-            match parse_op(part, self.out.ops.len() as u64) {
+            match parse_op(part, self.out.ops.len() as u64, self.max_depth) {
                 Ok(op) => {
                     self.out.ops.push(op);
                     self.out.lines.push(line_no);
@@ -87,7 +94,7 @@ impl Parser {
 }
 
 /// Parses `PROCESS\t:TYPE\t:F\tVALUE[\tERROR]`.
-fn parse_op(part: &str, position: u64) -> Result<Op, String> {
+fn parse_op(part: &str, position: u64, max_depth: usize) -> Result<Op, String> {
     let mut op = OpBuilder::default();
     let mut fields = part.splitn(4, '\t');
     let process = fields.next().unwrap_or("").trim();
@@ -102,14 +109,18 @@ fn parse_op(part: &str, position: u64) -> Result<Op, String> {
     op.set(Notation::Edn, "f", token_atom(f))?;
     let rest = fields.next().unwrap_or("");
     if !rest.trim().is_empty() {
-        let (value, used) =
-            read_value_prefix(rest).map_err(|e| format!("in the op's value: {}", e.msg))?;
+        let (value, used) = read_value_prefix(rest, max_depth)
+            .map_err(|e| format!("in the op's value: {}", e.msg))?;
         op.set(Notation::Edn, "value", Atom::Value(value))?;
         let after = rest[used..].trim_start_matches(' ');
         if let Some(error) = after.strip_prefix('\t') {
             let error = error.trim();
             if !error.is_empty() {
-                op.set(Notation::Edn, "error", Atom::Value(parse_error(error)))?;
+                op.set(
+                    Notation::Edn,
+                    "error",
+                    Atom::Value(parse_error(error, max_depth)),
+                )?;
             }
         } else if !after.trim().is_empty() {
             return Err(format!(
@@ -121,21 +132,29 @@ fn parse_op(part: &str, position: u64) -> Result<Op, String> {
     op.finish(Notation::Edn, position).map(|(op, _)| op)
 }
 
-/// A field such as `3`, `:invoke` or `:read`.
+/// A field such as `3`, `:invoke`, `:read` (or `"1"`, which a process must not be).
 fn token_atom(tok: &str) -> Atom<'_> {
     if let Some(k) = tok.strip_prefix(':').filter(|k| !k.is_empty()) {
-        Atom::Keyword(k)
-    } else if let Ok(i) = tok.parse::<i64>() {
-        Atom::Int(i)
-    } else {
-        Atom::Symbol(tok)
+        return Atom::Keyword(k);
+    }
+    if let Some(s) = tok
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|s| !s.contains(['"', '\\']))
+    {
+        return Atom::Str(s.into());
+    }
+    match number::integer(tok) {
+        Some(Value::Int(i)) => Atom::Int(i),
+        Some(big) => Atom::Value(big),
+        None => Atom::Symbol(tok),
     }
 }
 
 /// Jepsen prints the error with `str`: EDN for keywords and vectors, bare text
 /// for strings and exceptions.
-fn parse_error(text: &str) -> Value {
-    match read_value_prefix(text) {
+fn parse_error(text: &str, max_depth: usize) -> Value {
+    match read_value_prefix(text, max_depth) {
         Ok((v, used)) if text[used..].trim().is_empty() => v,
         _ => Value::Str(text.into()),
     }

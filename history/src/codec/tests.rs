@@ -133,14 +133,15 @@ fn numbers_on_the_fast_path() {
             Value::Int(12),
             Value::Int(0),
             Value::Int(3),
-            Value::Float(1.5),
+            Value::Decimal("1.5".into()),
             Value::Float(0.0025),
             Value::Int(i64::MAX)
         ])
     );
-    let e =
-        edn::read("{:type :invoke, :process 0, :f :w, :value 99999999999999999999}").unwrap_err();
-    assert!(e.message.contains("fits in 64 bits"), "{}", e.message);
+    let ops = edn::read("{:type :invoke, :process 0, :f :w, :value 99999999999999999999}")
+        .unwrap()
+        .ops;
+    assert_eq!(ops[0].value, Value::BigInt("99999999999999999999".into()));
 }
 
 #[test]
@@ -176,6 +177,14 @@ fn whole(text: &str, format: Format) -> Result<super::Parsed, (usize, String)> {
     Ok(p.finish().0)
 }
 
+/// A read's outcome in a line, for failure messages.
+fn brief(r: &Result<super::Parsed, (usize, String)>) -> String {
+    match r {
+        Ok(p) => format!("{} ops", p.ops.len()),
+        Err(e) => format!("{e:?}"),
+    }
+}
+
 fn assert_chunking_invisible(text: &str, format: Format, what: &str) {
     let expected = whole(text, format);
     for chunk in [1, 2, 7, 64, 1000, 1 << 20] {
@@ -187,7 +196,11 @@ fn assert_chunking_invisible(text: &str, format: Format, what: &str) {
                 assert_eq!(a.split, b.split, "{what}, chunk {chunk}");
             }
             (Err(a), Err(b)) => assert_eq!(a, b, "{what}, chunk {chunk}"),
-            _ => panic!("{what}, chunk {chunk}: {expected:?} vs {got:?}"),
+            _ => panic!(
+                "{what}, chunk {chunk}: {} vs {}",
+                brief(&expected),
+                brief(&got)
+            ),
         }
     }
 }
@@ -240,4 +253,43 @@ fn error_at_the_end_names_the_last_line_with_content() {
     )
     .unwrap_err();
     assert_eq!(e.0, 2, "{}", e.1);
+}
+
+#[test]
+fn edn_lines_longer_than_a_chunk_are_cut_anywhere_invisibly() {
+    // One line holding several ops: chunks then end mid-token, mid-string,
+    // mid-character and inside comments and tags.
+    let one_line = "; head\n[{:type :invoke, :f :w, :process 0, :value [\"é🦀\" :kéy 1.5M 12N 99999999999999999999 1.00000000000000000001 1e400 \\a #_ #_ 1 2 #inst \"t\" ##Inf #:ns{:a 1} 0x10]} ; mid\n{:type :ok, :f :w, :process 0, :value #{1 2}} #jepsen.history.Op{:type :invoke, :f :r, :process 1}] ; end";
+    assert_chunking_invisible(one_line, Format::Edn, "one line");
+    let parsed = whole(one_line, Format::Edn).unwrap();
+    assert_eq!(parsed.ops.len(), 3);
+    assert_eq!(parsed.lines, vec![2, 3, 3]);
+    for bad in [
+        "[{:type :invoke, :f :w, :process 0} {:type :ok, :f :w, :process 0, :value :x :y}]",
+        "[{:type :invoke, :f :w, :process 0, :value #'x}]",
+        "[{:type :invoke, :f :w, :process 0, :value #:",
+        "[{:type :invoke, :f :w, :process 0, :value [1 #_]}]",
+    ] {
+        assert!(whole(bad, Format::Edn).is_err(), "{bad}");
+        assert_chunking_invisible(bad, Format::Edn, bad);
+    }
+}
+
+#[test]
+fn the_clojure_reader_path_sees_one_bounded_op_at_a_time() {
+    // Deep nesting fails in the probe before clojure-reader (quadratic in
+    // depth) sees any of it, with the same line as the fast path.
+    let deep = format!(
+        "{{:type :invoke, :process 0, :f :read}}\n{{:type :invoke, :process 1, :f :read, :value {}1{}}}",
+        "[".repeat(50_000),
+        "]".repeat(50_000)
+    );
+    let fast = edn::read(&deep).unwrap_err();
+    let slow = edn::read_with_clojure_reader(&deep).unwrap_err();
+    assert_eq!((fast.line, &fast.message), (slow.line, &slow.message));
+    assert!(
+        fast.message.contains("nested at most 128 deep"),
+        "{}",
+        fast.message
+    );
 }

@@ -1,0 +1,3 @@
+#!/bin/sh
+# $1: state dir. The paused pids were resumed.
+rm -f -- "$1/paused"
