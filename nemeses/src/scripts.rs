@@ -1,7 +1,7 @@
 //! The shell scripts the nemeses run on nodes.
 //!
-//! Each script is a file in `nemeses/scripts/` (checked by shellcheck in CI), compiled in
-//! with `include_str!`, and reached through exactly one typed function here that returns
+//! Each script is a file in `nemeses/scripts/` (shellchecked as sent by the tests below),
+//! compiled in with `include_str!`, and reached through exactly one typed function here that returns
 //! the [`Cmd`] to run: the function owns the order of the script's positional parameters
 //! (`"$1"`, ...), and [`Cmd`] quotes every value, so nothing is ever pasted into script text.
 //! Scripts that call the shared functions of `lib.sh` (`packet_clear`, `stop_loop`,
@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use splitbrain_control::Cmd;
+use splitbrain_control::db::scripts::with_functions;
 
 /// Our iptables chain for partitions, jumped to from INPUT. Healing removes exactly this
 /// chain and its jump; the user's own rules are never flushed.
@@ -49,24 +50,8 @@ const REMEMBER_PAUSED: &str = script_file!("remember-paused.sh");
 const FORGET_PAUSED: &str = script_file!("forget-paused.sh");
 const HEAL: &str = script_file!("heal.sh");
 
-/// `script` with lib.sh's functions inserted after the script's own header comment, so that
-/// the text still starts by saying which script it is (it shows in errors and logs).
 fn with_lib(script: &str) -> String {
-    let (header, body) = split_header(script);
-    let (_, functions) = split_header(LIB);
-    format!("{header}{functions}{body}")
-}
-
-/// The leading comment lines (shebang included) and the rest.
-fn split_header(script: &str) -> (&str, &str) {
-    let mut end = 0;
-    for line in script.split_inclusive('\n') {
-        if !line.starts_with('#') {
-            break;
-        }
-        end += line.len();
-    }
-    script.split_at(end)
+    with_functions(script, LIB)
 }
 
 fn root(script: impl Into<String>) -> Cmd {
@@ -269,7 +254,7 @@ fn heal_at(t: &Traces, clock_file: &str, pid_file: &str, process: &str) -> Cmd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
+    use splitbrain_control::db::scripts::testing::{self, params, run};
 
     /// Every script exactly as it is sent, by name.
     fn sent() -> Vec<(&'static str, String)> {
@@ -294,43 +279,6 @@ mod tests {
         ]
     }
 
-    /// Runs `cmd` here, as the node would (without sudo: these tests need no root).
-    fn run(cmd: &Cmd) -> (i32, String, String) {
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(cmd.render().unwrap())
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    /// The positional parameters a command hands its script, as the script sees them: the
-    /// rendered line runs with `sh` shadowed by a function that prints its arguments after
-    /// `-c SCRIPT $0`.
-    fn params(cmd: Cmd) -> Vec<String> {
-        let line = format!(
-            "sh() {{ shift 3; for a in \"$@\"; do printf '%s\\0' \"$a\"; done; }}\n{}",
-            cmd.render().unwrap()
-        );
-        let out = Command::new("sh").arg("-c").arg(line).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut words: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .split('\0')
-            .map(String::from)
-            .collect();
-        words.pop(); // after the last NUL
-        words
-    }
-
     #[test]
     fn offsets_are_libfaketime_seconds() {
         assert_eq!(offset_text(5000), "+5.000");
@@ -341,23 +289,9 @@ mod tests {
 
     #[test]
     fn every_script_is_valid_shell_and_says_which_it_is() {
-        for (name, s) in sent() {
-            let out = Command::new("sh")
-                .arg("-n")
-                .arg("-c")
-                .arg(&s)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{name}: {}\n{s}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(
-                s.starts_with("#!/bin/sh\n# "),
-                "{name} starts with its header"
-            );
-        }
+        testing::assert_valid_shell_with_header(&sent());
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts");
+        testing::assert_every_file_is_sent(dir.as_ref(), &["lib.sh"], &sent());
         // lib.sh goes after the header, before the body that calls it.
         let heal = with_lib(HEAL);
         let lib_at = heal.find("packet_clear() {").unwrap();
@@ -365,39 +299,9 @@ mod tests {
         assert!(heal[lib_at..].contains("chain=$1; lchain=$2"));
     }
 
-    /// shellcheck on the scripts as they are sent (lib.sh included), not only on the files:
-    /// what reaches a node is what is checked. Under CI=true shellcheck must be there.
     #[test]
     fn scripts_as_sent_pass_shellcheck() {
-        if Command::new("shellcheck")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            let why = "shellcheck is not installed (scripts/install-deps installs it)";
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but {why}"
-            );
-            eprintln!("SKIPPED scripts_as_sent_pass_shellcheck: {why}");
-            return;
-        }
-        for (name, s) in sent() {
-            let mut child = Command::new("shellcheck")
-                .args(["--shell=sh", "--format=gcc", "-"])
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{name} as sent:\n{}",
-                String::from_utf8_lossy(&out.stdout)
-            );
-        }
+        testing::assert_shellcheck_clean(&sent());
     }
 
     #[test]

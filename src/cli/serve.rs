@@ -121,9 +121,10 @@ fn stays_inside(root: &Path, path: &str) -> bool {
     if !inside(&target) {
         return false;
     }
-    // A directory is answered with its index.html, which may itself be a link.
+    // A directory is answered with its index.html, which may itself be a link. (No is_dir
+    // first: below anything but a directory the lstat fails with ENOTDIR.)
     let index = target.join("index.html");
-    !(target.is_dir() && index.symlink_metadata().is_ok()) || inside(&index)
+    index.symlink_metadata().is_err() || inside(&index)
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 //!
 //! Values reach the node safely: argument lists are quoted word by word, scripts get their
 //! values pre-quoted ([`template`]), and the fixed scripts (`control/scripts/*.sh`, one
-//! typed function each in `scripts`) take their inputs as positional parameters (`"$1"`),
+//! typed function each in [`scripts`]) take their inputs as positional parameters (`"$1"`),
 //! never by pasting text.
 
 pub mod def;
-mod scripts;
+pub mod scripts;
 pub mod template;
 
 use std::net::{SocketAddr, TcpStream};

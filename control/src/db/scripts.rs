@@ -1,10 +1,12 @@
-//! The fixed shell scripts of the database lifecycle.
+//! The fixed shell scripts of the database lifecycle, and the loader they share with the
+//! nemeses' scripts.
 //!
-//! Each script is a file in `control/scripts/` (checked by shellcheck in CI), compiled in
-//! with `include_str!`, and reached through exactly one typed function here that returns
-//! the [`Cmd`] to run: the function owns the order of the script's positional parameters,
-//! and [`Cmd`] quotes every value. Scripts that look at the daemon's pid get `pid.sh`
-//! (`alive`, `pid_of`) prepended. All run as root.
+//! Each script is a file in `control/scripts/`, compiled in with `include_str!`, and reached
+//! through exactly one typed function here (`lab-node.sh` through the lab's) that returns the [`Cmd`] to run: the function
+//! owns the order of the script's positional parameters, and [`Cmd`] quotes every value.
+//! Scripts that look at the daemon's pid get `pid.sh` (`alive`, `pid_of`) prepended
+//! ([`with_functions`]). All run as root. Each crate's tests shellcheck its scripts as they
+//! are sent (`testing`); CI runs no second shellcheck over the files.
 
 use std::time::Duration;
 
@@ -24,11 +26,16 @@ const DAEMON_PID: &str = script_file!("daemon-pid.sh");
 const DAEMON_SIGNAL: &str = script_file!("daemon-signal.sh");
 const DAEMON_WAIT_GONE: &str = script_file!("daemon-wait-gone.sh");
 
-/// `script` with pid.sh's functions inserted after the script's own header comment, so that
-/// the text still starts by saying which script it is (it shows in errors and logs).
 fn with_pid_lib(script: &str) -> String {
+    with_functions(script, PID_LIB)
+}
+
+/// `script` with the functions of `lib` (its text past its own header comment) inserted
+/// after the script's header comment, so that the text still starts by saying which script
+/// it is (it shows in errors and logs).
+pub fn with_functions(script: &str, lib: &str) -> String {
     let (header, body) = split_header(script);
-    let (_, functions) = split_header(PID_LIB);
+    let (_, functions) = split_header(lib);
     format!("{header}{functions}{body}")
 }
 
@@ -124,25 +131,19 @@ pub(crate) fn daemon_wait_gone(pid_file: &str, process: Option<&str>, limit: Dur
         .arg(tenths.to_string())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::process::Command;
+/// Test helpers for the scripts of this crate and of `splitbrain-nemeses`: what a test of
+/// node scripts checks is written once, here. They panic on failure, as tests do.
+#[doc(hidden)]
+pub mod testing {
+    use std::io::Write;
+    use std::path::Path;
+    use std::process::{Command, Stdio};
 
-    /// Every script exactly as it is sent, by name.
-    fn sent() -> Vec<(&'static str, String)> {
-        vec![
-            ("install-tarball.sh", INSTALL_TARBALL.into()),
-            ("install-packages.sh", INSTALL_PACKAGES.into()),
-            ("daemon-start.sh", with_pid_lib(DAEMON_START)),
-            ("daemon-pid.sh", with_pid_lib(DAEMON_PID)),
-            ("daemon-signal.sh", with_pid_lib(DAEMON_SIGNAL)),
-            ("daemon-wait-gone.sh", with_pid_lib(DAEMON_WAIT_GONE)),
-        ]
-    }
+    use crate::cmd::Cmd;
 
-    /// Runs `cmd` here, as the node would (without sudo: these tests need no root).
-    fn run(cmd: &Cmd) -> (i32, String) {
+    /// Runs `cmd` here, as the node would (without sudo: these tests need no root):
+    /// exit code, stdout, stderr.
+    pub fn run(cmd: &Cmd) -> (i32, String, String) {
         let out = Command::new("sh")
             .arg("-c")
             .arg(cmd.render().unwrap())
@@ -150,15 +151,15 @@ mod tests {
             .unwrap();
         (
             out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     }
 
     /// The positional parameters a command hands its script, as the script sees them: the
     /// rendered line runs with `sh` shadowed by a function that prints its arguments after
     /// `-c SCRIPT $0`.
-    fn params(cmd: Cmd) -> Vec<String> {
+    pub fn params(cmd: Cmd) -> Vec<String> {
         let line = format!(
             "sh() {{ shift 3; for a in \"$@\"; do printf '%s\\0' \"$a\"; done; }}\n{}",
             cmd.render().unwrap()
@@ -178,13 +179,14 @@ mod tests {
         words
     }
 
-    #[test]
-    fn every_script_is_valid_shell_and_says_which_it_is() {
-        for (name, s) in sent() {
+    /// Every script, as it is sent (`(file name, text)`), is valid sh and starts with its
+    /// header (`#!/bin/sh`, then a comment saying which script it is).
+    pub fn assert_valid_shell_with_header(sent: &[(&str, String)]) {
+        for (name, s) in sent {
             let out = Command::new("sh")
                 .arg("-n")
                 .arg("-c")
-                .arg(&s)
+                .arg(s)
                 .output()
                 .unwrap();
             assert!(
@@ -199,10 +201,9 @@ mod tests {
         }
     }
 
-    /// shellcheck on the scripts as they are sent (pid.sh included), not only on the files.
-    /// Under CI=true shellcheck must be there.
-    #[test]
-    fn scripts_as_sent_pass_shellcheck() {
+    /// shellcheck on the scripts as they are sent (libraries included), not only on the
+    /// files: what reaches a node is what is checked. Under CI=true shellcheck must be there.
+    pub fn assert_shellcheck_clean(sent: &[(&str, String)]) {
         if Command::new("shellcheck")
             .arg("--version")
             .output()
@@ -213,15 +214,14 @@ mod tests {
                 std::env::var("CI").as_deref() != Ok("true"),
                 "CI=true but {why}"
             );
-            eprintln!("SKIPPED scripts_as_sent_pass_shellcheck: {why}");
+            eprintln!("SKIPPED shellcheck of the scripts as sent: {why}");
             return;
         }
-        for (name, s) in sent() {
-            use std::io::Write;
+        for (name, s) in sent {
             let mut child = Command::new("shellcheck")
                 .args(["--shell=sh", "--format=gcc", "-"])
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
                 .spawn()
                 .unwrap();
             child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
@@ -232,6 +232,62 @@ mod tests {
                 String::from_utf8_lossy(&out.stdout)
             );
         }
+    }
+
+    /// Every `.sh` file in `dir` is one of `libs` or in `sent`, so that no script escapes
+    /// the checks above (CI shellchecks only what these tests send it).
+    pub fn assert_every_file_is_sent(dir: &Path, libs: &[&str], sent: &[(&str, String)]) {
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|f| f.ends_with(".sh"))
+            .collect();
+        files.sort();
+        let mut listed: Vec<String> = libs
+            .iter()
+            .copied()
+            .chain(sent.iter().map(|(n, _)| *n))
+            .map(String::from)
+            .collect();
+        listed.sort();
+        assert_eq!(files, listed, "{}: files vs. scripts sent", dir.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{self, params};
+    use super::*;
+
+    /// Every script of `control/scripts/` exactly as it is sent, by name.
+    fn sent() -> Vec<(&'static str, String)> {
+        vec![
+            ("install-tarball.sh", INSTALL_TARBALL.into()),
+            ("install-packages.sh", INSTALL_PACKAGES.into()),
+            ("daemon-start.sh", with_pid_lib(DAEMON_START)),
+            ("daemon-pid.sh", with_pid_lib(DAEMON_PID)),
+            ("daemon-signal.sh", with_pid_lib(DAEMON_SIGNAL)),
+            ("daemon-wait-gone.sh", with_pid_lib(DAEMON_WAIT_GONE)),
+            ("lab-node.sh", crate::lab::LAB_NODE.into()),
+        ]
+    }
+
+    /// Exit code and stdout+stderr of `cmd` run here.
+    fn run(cmd: &Cmd) -> (i32, String) {
+        let (code, out, err) = testing::run(cmd);
+        (code, out + &err)
+    }
+
+    #[test]
+    fn every_script_is_valid_shell_and_says_which_it_is() {
+        testing::assert_valid_shell_with_header(&sent());
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts");
+        testing::assert_every_file_is_sent(dir.as_ref(), &["pid.sh"], &sent());
+    }
+
+    #[test]
+    fn scripts_as_sent_pass_shellcheck() {
+        testing::assert_shellcheck_clean(&sent());
     }
 
     #[test]

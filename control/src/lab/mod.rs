@@ -711,10 +711,12 @@ async fn start_node(
     }
 }
 
+/// A lab node's PID 1; shellchecked as sent with the db scripts (`db::scripts`).
+pub(crate) const LAB_NODE: &str = include_str!("../../scripts/lab-node.sh");
+
 /// A node's PID 1 (control/scripts/lab-node.sh): sets the hostname, bind-mounts each
 /// `(directory, over)` pair in order, and becomes sshd with `sshd_config`.
 fn node_pid1(node: &str, sshd_config: &Path, mounts: &[(PathBuf, &Path)]) -> Vec<OsString> {
-    const LAB_NODE: &str = include_str!("../../scripts/lab-node.sh");
     let mut argv: Vec<OsString> = vec!["sh".into(), "-c".into(), LAB_NODE.into()];
     // $0, then the positional parameters.
     argv.extend(["sh".into(), node.into(), sshd_config.into()]);
