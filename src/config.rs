@@ -24,8 +24,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use splitbrain_control::db::def::split_yaml_error;
 use splitbrain_history::duration;
 
 /// A test definition as written in YAML (every field optional so that flags can fill it in).
@@ -193,6 +194,25 @@ impl Concurrency {
         }
         Ok(n)
     }
+
+    /// The number as written (workers, or workers per node) is 1 to [`MAX_CONCURRENCY`]:
+    /// the one range check, for YAML, flags and definitions built in code.
+    pub fn check(self) -> Result<Concurrency, String> {
+        self.check_as(&self)
+    }
+
+    /// [`Concurrency::check`], naming the value as `written`.
+    fn check_as(self, written: &dyn fmt::Display) -> Result<Concurrency, String> {
+        match self {
+            Concurrency::Fixed(0) | Concurrency::PerNode(0) => {
+                Err("concurrency must be at least 1".into())
+            }
+            Concurrency::Fixed(n) | Concurrency::PerNode(n) if n > MAX_CONCURRENCY => Err(format!(
+                "concurrency `{written}` is more than the maximum of {MAX_CONCURRENCY} workers"
+            )),
+            c => Ok(c),
+        }
+    }
 }
 
 impl FromStr for Concurrency {
@@ -216,15 +236,8 @@ impl FromStr for Concurrency {
         } else {
             Concurrency::Fixed(number(s)?)
         };
-        match c {
-            Concurrency::Fixed(0) | Concurrency::PerNode(0) => {
-                Err("concurrency must be at least 1".into())
-            }
-            Concurrency::Fixed(n) | Concurrency::PerNode(n) if n > MAX_CONCURRENCY => Err(format!(
-                "concurrency `{s}` is more than the maximum of {MAX_CONCURRENCY} workers"
-            )),
-            c => Ok(c),
-        }
+        // As written: a saturated `usize::MAX` is not what the user typed.
+        c.check_as(&s)
     }
 }
 
@@ -287,9 +300,10 @@ impl<'de> Deserialize<'de> for Concurrency {
     }
 }
 
-/// The checks of numbers in a test definition, one per field. Each runs while the
-/// field is read, so that serde-saphyr puts the line and column on the error, and again
-/// in [`TestDef::validate`] for values that flags set.
+/// The checks of numbers in a test definition, one per field and the only one for that
+/// field. Each runs while the field is read, so that serde-saphyr puts the line and
+/// column on the error, and again in [`TestDef::validate`] for values that flags or
+/// code set.
 pub mod numbers {
     use std::time::Duration;
 
@@ -306,6 +320,7 @@ pub mod numbers {
     }
 
     pub fn check_time_limit(d: Duration) -> Result<(), String> {
+        duration::check(d).map_err(|e| format!("time-limit: {e}"))?;
         if d.is_zero() {
             return Err("time-limit: must be more than 0s, e.g. 60s".into());
         }
@@ -313,6 +328,7 @@ pub mod numbers {
     }
 
     pub fn check_op_timeout(d: Duration) -> Result<(), String> {
+        duration::check(d).map_err(|e| format!("op-timeout: {e}"))?;
         if d < Duration::from_millis(1) {
             return Err(format!(
                 "op-timeout: use at least 1ms, got {}",
@@ -331,69 +347,63 @@ pub mod numbers {
         Ok(())
     }
 
-    fn checked<'de, T: Deserialize<'de> + Copy, D: Deserializer<'de>>(
-        d: D,
-        check: impl Fn(T) -> Result<(), String>,
-    ) -> Result<Option<T>, D::Error> {
-        let v = Option::<T>::deserialize(d)?;
-        if let Some(v) = v {
-            check(v).map_err(serde::de::Error::custom)?;
+    pub fn check_port(p: u16) -> Result<(), String> {
+        if p == 0 {
+            return Err("port: a TCP port from 1 to 65535, got 0".into());
         }
-        Ok(v)
+        Ok(())
     }
 
-    fn checked_duration<'de, D: Deserializer<'de>>(
-        d: D,
-        check: impl Fn(Duration) -> Result<(), String>,
-    ) -> Result<Option<Duration>, D::Error> {
-        let v = duration::option::deserialize(d)?;
+    pub fn check_group_size(n: usize) -> Result<(), String> {
+        if n == 0 {
+            return Err("group-size: at least 1 worker per key, got 0".into());
+        }
+        Ok(())
+    }
+
+    pub fn check_ops_per_key(n: u64) -> Result<(), String> {
+        if n == 0 {
+            return Err("ops-per-key: at least 1 operation per key, got 0".into());
+        }
+        Ok(())
+    }
+
+    fn checked<T: Copy, E: serde::de::Error>(
+        v: Option<T>,
+        check: impl Fn(T) -> Result<(), String>,
+    ) -> Result<Option<T>, E> {
         if let Some(v) = v {
-            check(v).map_err(serde::de::Error::custom)?;
+            check(v).map_err(E::custom)?;
         }
         Ok(v)
     }
 
     pub fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-        checked(d, check_rate)
+        checked(Option::deserialize(d)?, check_rate)
     }
 
     pub fn time_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        checked_duration(d, check_time_limit)
+        checked(duration::option::deserialize(d)?, check_time_limit)
     }
 
     pub fn op_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        checked_duration(d, check_op_timeout)
+        checked(duration::option::deserialize(d)?, check_op_timeout)
     }
 
     pub fn probability<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-        checked(d, check_probability)
+        checked(Option::deserialize(d)?, check_probability)
     }
 
     pub fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
-        checked(d, |p: u16| {
-            if p == 0 {
-                return Err("port: a TCP port from 1 to 65535, got 0".into());
-            }
-            Ok(())
-        })
+        checked(Option::deserialize(d)?, check_port)
     }
 
     pub fn group_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-        checked(d, |n: usize| {
-            if n == 0 {
-                return Err("group-size: at least 1 worker per key, got 0".into());
-            }
-            Ok(())
-        })
+        checked(Option::deserialize(d)?, check_group_size)
     }
 
     pub fn ops_per_key<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-        checked(d, |n: u64| {
-            if n == 0 {
-                return Err("ops-per-key: at least 1 operation per key, got 0".into());
-            }
-            Ok(())
-        })
+        checked(Option::deserialize(d)?, check_ops_per_key)
     }
 }
 
@@ -423,10 +433,8 @@ impl TestDef {
                 Some(l) if l.line() > 0 => format!("{file}:{}:{}", l.line(), l.column()),
                 _ => file.to_string(),
             };
-            anyhow::anyhow!(
-                "{at}: invalid test definition: {}",
-                describe_yaml_error(&e.to_string(), file)
-            )
+            let (what, snippet) = split_yaml_error(&e.to_string(), file);
+            anyhow::anyhow!("{at}: invalid test definition: {what}{snippet}")
         })?;
         def.validate()
             .map_err(|e| anyhow::anyhow!("{file}: invalid test definition: {e}"))?;
@@ -437,46 +445,27 @@ impl TestDef {
     /// flags after parsing) and the nemesis settings. Runs before anything is created.
     pub fn validate(&self) -> Result<()> {
         if let Some(c) = self.concurrency {
-            // `Concurrency` cannot hold more than the maximum when parsed; built in code it can.
-            match c {
-                Concurrency::Fixed(n) | Concurrency::PerNode(n)
-                    if n == 0 || n > MAX_CONCURRENCY =>
-                {
-                    bail!("concurrency: {c} is not from 1 to {MAX_CONCURRENCY}")
-                }
-                _ => {}
-            }
+            // Parsed, it is in range; built in code it may not be.
+            c.check().map_err(anyhow::Error::msg)?;
         }
+        let workload = |r: Result<(), String>| r.map_err(|e| format!("workload.{e}"));
         let checks = [
             self.rate.map(numbers::check_rate),
             self.time_limit.map(numbers::check_time_limit),
             self.op_timeout.map(numbers::check_op_timeout),
+            self.client.port.map(numbers::check_port),
             self.client
                 .stale_probability
                 .map(numbers::check_probability),
+            self.workload
+                .group_size
+                .map(|n| workload(numbers::check_group_size(n))),
+            self.workload
+                .ops_per_key
+                .map(|n| workload(numbers::check_ops_per_key(n))),
         ];
         for r in checks.into_iter().flatten() {
             r.map_err(anyhow::Error::msg)?;
-        }
-        for (what, d) in [
-            ("time-limit", self.time_limit),
-            ("op-timeout", self.op_timeout),
-        ] {
-            if let Some(d) = d
-                && d > duration::MAX
-            {
-                bail!(
-                    "{what}: {} is longer than the maximum {}",
-                    duration::format(d),
-                    duration::MAX_TEXT
-                );
-            }
-        }
-        if self.workload.group_size == Some(0) {
-            bail!("workload.group-size: at least 1 worker per key, got 0");
-        }
-        if self.workload.ops_per_key == Some(0) {
-            bail!("workload.ops-per-key: at least 1 operation per key, got 0");
         }
         if let Some(n) = &self.nemesis {
             n.validate_values().map_err(anyhow::Error::msg)?;
@@ -487,24 +476,6 @@ impl TestDef {
     pub fn to_yaml(&self) -> Result<String> {
         serde_saphyr::to_string(self).context("cannot write the test definition as YAML")
     }
-}
-
-/// serde-saphyr's text starts with `error: line L column C: what` and then shows the
-/// source with a caret, naming it `<input>`: keep `what` and the snippet, under the file's name.
-fn describe_yaml_error(text: &str, file: &str) -> String {
-    let mut lines = text.trim().lines();
-    let first = lines.next().unwrap_or("").trim();
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    let msg = match first.split_once(": ") {
-        Some((pos, rest)) if pos.starts_with("line ") && pos.contains(" column ") => rest,
-        _ => first,
-    };
-    let mut out = msg.to_string();
-    for l in lines {
-        out.push('\n');
-        out.push_str(&l.replace("<input>", file));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -764,7 +735,35 @@ mod tests {
         def.time_limit = None;
         def.concurrency = Some(Concurrency::PerNode(MAX_CONCURRENCY + 1));
         assert!(def.validate().unwrap_err().to_string().contains("10000"));
+        def.concurrency = Some(Concurrency::Fixed(0));
+        assert!(
+            def.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("concurrency must be at least 1")
+        );
         def.concurrency = None;
+        // The same check, and words, as when the field is read, under its section.
+        def.workload.group_size = Some(0);
+        assert_eq!(
+            def.validate().unwrap_err().to_string(),
+            "workload.group-size: at least 1 worker per key, got 0"
+        );
+        def.workload.group_size = None;
+        def.workload.ops_per_key = Some(0);
+        assert_eq!(
+            def.validate().unwrap_err().to_string(),
+            "workload.ops-per-key: at least 1 operation per key, got 0"
+        );
+        def.workload.ops_per_key = None;
+        def.client.port = Some(0);
+        assert!(
+            def.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("port: a TCP port")
+        );
+        def.client.port = None;
         def.nemesis = Some(NemesisDef {
             interval: Some(Duration::from_millis(1)),
             ..NemesisDef::default()

@@ -150,6 +150,14 @@ pub fn from_secs_f64(secs: f64) -> Result<Duration, DurationError> {
     Ok(Duration::try_from_secs_f64(secs.abs()).unwrap_or(MAX))
 }
 
+/// A duration from anywhere else (code, arithmetic), with the same bound as [`parse`].
+pub fn check(d: Duration) -> Result<Duration, DurationError> {
+    if d > MAX {
+        return Err(DurationError::TooLong(format(d)));
+    }
+    Ok(d)
+}
+
 /// A whole number of seconds, with the same bound as [`parse`].
 pub fn from_secs(secs: u128) -> Result<Duration, DurationError> {
     if secs > u128::from(MAX.as_secs()) {
@@ -585,6 +593,13 @@ mod tests {
             from_secs_f64(-0.5),
             Err(DurationError::Negative(_))
         ));
+        assert_eq!(check(MAX).unwrap(), MAX);
+        assert_eq!(
+            check(MAX + Duration::from_nanos(1))
+                .unwrap_err()
+                .to_string(),
+            "duration `7d1ns` is longer than the maximum 7d"
+        );
         assert_eq!(from_secs(604_800).unwrap(), MAX);
         assert!(from_secs(604_801).is_err());
         assert!(from_secs(u128::MAX).is_err());

@@ -502,21 +502,15 @@ impl NemesisConfig {
         if let Some(p) = self.clock.strobe_period {
             check_strobe_period(p).map_err(|e| format!("nemesis.clock.strobe-period: {e}"))?;
         }
+        // The durations without a range of their own (`check_interval` and
+        // `check_strobe_period` bound theirs).
         for (what, d) in [
-            ("interval", self.interval),
-            ("clock.strobe-period", self.clock.strobe_period),
             ("clock.max-offset", self.clock.max_offset),
             ("packet.delay", self.packet.delay),
             ("packet.jitter", self.packet.jitter),
         ] {
-            if let Some(d) = d
-                && d > duration::MAX
-            {
-                return Err(format!(
-                    "nemesis.{what}: {} is longer than the maximum {}",
-                    duration::format(d),
-                    duration::MAX_TEXT
-                ));
+            if let Some(d) = d {
+                duration::check(d).map_err(|e| format!("nemesis.{what}: {e}"))?;
             }
         }
         Ok(())
@@ -574,6 +568,7 @@ impl NemesisConfig {
 
 /// `interval`: a duration of at least [`MIN_INTERVAL`] (and at most 7d, as every duration).
 pub fn check_interval(d: Duration) -> Result<(), String> {
+    duration::check(d).map_err(|e| e.to_string())?;
     if d < MIN_INTERVAL {
         return Err(format!("use at least 100ms, got {}", duration::format(d)));
     }
@@ -581,6 +576,7 @@ pub fn check_interval(d: Duration) -> Result<(), String> {
 }
 
 fn check_strobe_period(d: Duration) -> Result<(), String> {
+    duration::check(d).map_err(|e| e.to_string())?;
     if d < MIN_STROBE_PERIOD {
         return Err(format!("use at least 10ms, got {}", duration::format(d)));
     }
@@ -755,6 +751,13 @@ mod tests {
         c.packet.loss = Some(f64::NAN);
         assert!(c.validate(&[]).unwrap_err().contains("nemesis.packet.loss"));
         c.packet.loss = None;
+        c.clock.strobe_period = Some(Duration::from_secs(u64::MAX));
+        let err = c.validate(&[]).unwrap_err();
+        assert!(
+            err.contains("nemesis.clock.strobe-period") && err.contains("maximum 7d"),
+            "{err}"
+        );
+        c.clock.strobe_period = None;
         c.clock.max_offset = Some(Duration::from_secs(u64::MAX));
         assert!(
             c.validate(&[])

@@ -76,22 +76,23 @@ pub const MAX_TEST_COUNT: usize = 10_000;
 /// `--lab`'s nodes live in the default /24 subnet: 254 addresses, one for the host.
 const MAX_LAB_NODES: usize = 253;
 
-fn parse_time_limit(s: &str) -> Result<Duration, String> {
+/// A duration flag: the one grammar, then the field's own range check.
+fn duration_flag(s: &str, check: fn(Duration) -> Result<(), String>) -> Result<Duration, String> {
     let d = duration::parse(s).map_err(|e| e.to_string())?;
-    numbers::check_time_limit(d)?;
+    check(d)?;
     Ok(d)
+}
+
+fn parse_time_limit(s: &str) -> Result<Duration, String> {
+    duration_flag(s, numbers::check_time_limit)
 }
 
 fn parse_op_timeout(s: &str) -> Result<Duration, String> {
-    let d = duration::parse(s).map_err(|e| e.to_string())?;
-    numbers::check_op_timeout(d)?;
-    Ok(d)
+    duration_flag(s, numbers::check_op_timeout)
 }
 
 fn parse_nemesis_interval(s: &str) -> Result<Duration, String> {
-    let d = duration::parse(s).map_err(|e| e.to_string())?;
-    splitbrain_nemeses::config::check_interval(d)?;
-    Ok(d)
+    duration_flag(s, splitbrain_nemeses::config::check_interval)
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

@@ -432,19 +432,29 @@ impl DbDef {
     }
 }
 
-/// serde names the fields of the struct it was in for unknown fields; for missing fields
-/// it does not, so say which section they belong to. The parser's own text repeats the
-/// position and adds a source snippet: keep the snippet, under the file's name.
-fn describe_serde_error(text: &str, path: &Path) -> String {
+/// serde-saphyr's error text is `error: line L column C: what`, then the source with a
+/// caret, naming it `<input>`. Returns `what` (the caller prints the position its own
+/// way) and the snippet under `file`'s name, each of its lines preceded by a newline
+/// (empty when there is none), for every YAML file splitbrain reads.
+pub fn split_yaml_error(text: &str, file: &str) -> (String, String) {
     let mut lines = text.trim().lines();
     let first = lines.next().unwrap_or("").trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
     // "line 5 column 3: unknown field ..." -> "unknown field ..."
-    let msg = match first.split_once(": ") {
+    let what = match first.split_once(": ") {
         Some((pos, rest)) if pos.starts_with("line ") && pos.contains(" column ") => rest,
         _ => first,
     };
-    let mut msg = msg.to_string();
+    let snippet = lines
+        .map(|l| format!("\n{}", l.replace("<input>", file)))
+        .collect();
+    (what.to_string(), snippet)
+}
+
+/// serde names the fields of the struct it was in for unknown fields; for missing fields
+/// it does not, so say which section they belong to.
+fn describe_serde_error(text: &str, path: &Path) -> String {
+    let (mut msg, snippet) = split_yaml_error(text, &path.display().to_string());
     if let Some(rest) = msg.split("missing field `").nth(1) {
         let field = rest.split('`').next().unwrap_or("");
         let section = match field {
@@ -459,13 +469,7 @@ fn describe_serde_error(text: &str, path: &Path) -> String {
         }
         msg.push_str("; required fields: name, data_dir, daemon (command, pid_file, log_file), ready (tcp or command)");
     }
-    let snippet: Vec<String> = lines
-        .map(|l| l.replace("<input>", &path.display().to_string()))
-        .collect();
-    if !snippet.is_empty() {
-        msg.push('\n');
-        msg.push_str(&snippet.join("\n"));
-    }
+    msg.push_str(&snippet);
     msg
 }
 
@@ -570,6 +574,20 @@ mod tests {
         assert!(
             msg.starts_with("dbs/t.yaml:9:12:") && msg.contains("soon"),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn yaml_errors_lose_their_position_and_name_the_file() {
+        let (what, snippet) = split_yaml_error(
+            "error: line 3 column 5: unknown field `x`\n --> <input>:3:5\n  |\n3 | x: 1\n",
+            "dbs/t.yaml",
+        );
+        assert_eq!(what, "unknown field `x`");
+        assert_eq!(snippet, "\n --> dbs/t.yaml:3:5\n  |\n3 | x: 1");
+        assert_eq!(
+            split_yaml_error("something odd", "f"),
+            ("something odd".into(), String::new())
         );
     }
 
