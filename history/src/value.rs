@@ -15,9 +15,11 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::de::DeserializeSeed;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::codec::json::{Ctx, ValueSeed};
 
 /// An operation's value, error or key.
 #[derive(Debug, Clone, Default)]
@@ -53,6 +55,13 @@ impl Value {
 
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
+    }
+
+    /// An integer of any width: [`Int`](Value::Int) when it fits in an
+    /// `i64`, else [`BigInt`](Value::BigInt).
+    pub(crate) fn integer<T: Copy + TryInto<i64> + ToString>(n: T) -> Value {
+        n.try_into()
+            .map_or_else(|_| Value::BigInt(n.to_string().into()), Value::Int)
     }
 
     pub fn as_int(&self) -> Option<i64> {
@@ -262,65 +271,11 @@ fn raw_number<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl<'de> Deserialize<'de> for Value {
+    /// Numbers arrive as the deserializer gives them (an `f64` may have lost
+    /// digits; the JSON Lines reader reads them exactly); no depth limit
+    /// beyond the deserializer's own (serde_json's is 128).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(ValueVisitor)
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Nil)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Nil)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Value::deserialize(d)
-    }
-    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
-        Ok(Value::Bool(b))
-    }
-    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
-        Ok(Value::Int(i))
-    }
-    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value, E> {
-        Ok(i64::try_from(u).map_or_else(|_| Value::BigInt(u.to_string().into()), Value::Int))
-    }
-    fn visit_i128<E>(self, i: i128) -> Result<Value, E> {
-        Ok(i64::try_from(i).map_or_else(|_| Value::BigInt(i.to_string().into()), Value::Int))
-    }
-    fn visit_u128<E>(self, u: u128) -> Result<Value, E> {
-        Ok(i64::try_from(u).map_or_else(|_| Value::BigInt(u.to_string().into()), Value::Int))
-    }
-    fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
-        Ok(Value::Float(x))
-    }
-    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::Str(s.into()))
-    }
-    fn visit_string<E>(self, s: String) -> Result<Value, E> {
-        Ok(Value::Str(s.into_boxed_str()))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element()? {
-            out.push(v);
-        }
-        Ok(Value::List(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            out.push((Value::Str(k.into_boxed_str()), v));
-        }
-        Ok(Value::Map(out))
+        ValueSeed::top(Ctx::new(None, usize::MAX)).deserialize(d)
     }
 }
 

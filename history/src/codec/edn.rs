@@ -510,8 +510,9 @@ impl<'a> Reader<'a> {
     }
 
     /// The common case of a number, in one pass: `-?[1-9][0-9]*` or `0`,
-    /// fitting in an i64, followed by a token boundary. Anything else is left
-    /// (unconsumed) to [`number`](Self::number)'s general path.
+    /// fitting in an i64, followed by a token boundary (not the chunk's end,
+    /// which may cut it). Anything else is left (unconsumed) to
+    /// [`number`](Self::number)'s general path.
     fn plain_int(&mut self) -> Option<i64> {
         let b = self.b;
         let mut i = self.pos;
@@ -532,7 +533,7 @@ impl<'a> Reader<'a> {
         if len == 0 || (len > 1 && b[digits] == b'0') {
             return None;
         }
-        if b.get(i).is_some_and(|&c| !BOUNDARY[c as usize]) {
+        if b.get(i).is_some_and(|&c| !BOUNDARY[c as usize]) || self.maybe_cut(i) {
             return None;
         }
         let v = if neg {
@@ -811,6 +812,10 @@ impl<'a> Reader<'a> {
         match self.peek() {
             Some(b'{') => self.pos += 1,
             None if !self.at_eof => return self.eof("expected an op map"),
+            // `#` or `#:` cut by the chunk's end: the tag is in the next one.
+            Some(b'#') if self.pos + 2 >= self.b.len() && !self.at_eof => {
+                return self.eof("expected a tag after `#`");
+            }
             _ => return self.err(self.pos, not_an_op(&self.snippet(self.pos))),
         }
         let mut op = OpBuilder::default();

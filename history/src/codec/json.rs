@@ -111,20 +111,14 @@ impl<'l> Numbers<'l> {
         number::any(text).unwrap_or_else(|| Err(format!("expected a number, found {text}")))
     }
 
-    fn int(&self, i: i64) -> Result<Value, String> {
+    /// An integer serde_json gave exactly as `v`, unless the line's numbers
+    /// are placeholders: then from its text.
+    fn integer(&self, v: Value) -> Result<Value, String> {
         if self.every {
             return self.exact();
         }
         self.next();
-        Ok(Value::Int(i))
-    }
-
-    fn uint(&self, u: u64) -> Result<Value, String> {
-        if self.every {
-            return self.exact();
-        }
-        self.next();
-        Ok(i64::try_from(u).map_or_else(|_| Value::BigInt(u.to_string().into()), Value::Int))
+        Ok(v)
     }
 }
 
@@ -141,20 +135,10 @@ impl<'n> Ctx<'n> {
         Ctx { numbers, max_depth }
     }
 
-    fn int<E: de::Error>(self, i: i64) -> Result<Value, E> {
+    fn integer<E: de::Error>(self, v: Value) -> Result<Value, E> {
         match self.numbers {
-            Some(n) => n.int(i).map_err(E::custom),
-            None => Ok(Value::Int(i)),
-        }
-    }
-
-    fn uint<E: de::Error>(self, u: u64) -> Result<Value, E> {
-        match self.numbers {
-            Some(n) => n.uint(u).map_err(E::custom),
-            None => {
-                Ok(i64::try_from(u)
-                    .map_or_else(|_| Value::BigInt(u.to_string().into()), Value::Int))
-            }
+            Some(n) => n.integer(v).map_err(E::custom),
+            None => Ok(v),
         }
     }
 
@@ -252,10 +236,10 @@ impl<'de> Visitor<'de> for AtomSeed<'_> {
         Ok(Atom::Str(Cow::Owned(s)))
     }
     fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
-        self.0.int(i).map(int_atom)
+        self.0.integer(Value::Int(i)).map(int_atom)
     }
     fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
-        self.0.uint(u).map(int_atom)
+        self.0.integer(Value::integer(u)).map(int_atom)
     }
     fn visit_f64<E: de::Error>(self, x: f64) -> Result<Self::Value, E> {
         self.0.float(x).map(int_atom)
@@ -287,15 +271,16 @@ fn int_atom<'a>(v: Value) -> Atom<'a> {
     }
 }
 
-/// Any JSON value, `depth` collections deep in a field's value.
+/// Any JSON value, `depth` collections deep in a field's value (or in a
+/// [`Value`] deserialized on its own).
 #[derive(Clone, Copy)]
-struct ValueSeed<'n> {
+pub(crate) struct ValueSeed<'n> {
     ctx: Ctx<'n>,
     depth: usize,
 }
 
 impl<'n> ValueSeed<'n> {
-    fn top(ctx: Ctx<'n>) -> ValueSeed<'n> {
+    pub(crate) fn top(ctx: Ctx<'n>) -> ValueSeed<'n> {
         ValueSeed { ctx, depth: 0 }
     }
 
@@ -341,10 +326,17 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         Ok(Value::Bool(b))
     }
     fn visit_i64<E: de::Error>(self, i: i64) -> Result<Value, E> {
-        self.ctx.int(i)
+        self.ctx.integer(Value::Int(i))
     }
     fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value, E> {
-        self.ctx.uint(u)
+        self.ctx.integer(Value::integer(u))
+    }
+    // serde_json never gives these; other deserializers of `Value` may.
+    fn visit_i128<E: de::Error>(self, i: i128) -> Result<Value, E> {
+        self.ctx.integer(Value::integer(i))
+    }
+    fn visit_u128<E: de::Error>(self, u: u128) -> Result<Value, E> {
+        self.ctx.integer(Value::integer(u))
     }
     fn visit_f64<E: de::Error>(self, x: f64) -> Result<Value, E> {
         self.ctx.float(x)

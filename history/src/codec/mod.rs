@@ -495,8 +495,13 @@ fn parse_stream(
         left: opts.max_bytes.saturating_add(1),
     };
     let mut buf = Vec::with_capacity(chunk + chunk / 4);
-    // Detection looks at the first 64 KiB.
-    let mut at_eof = input.fill(&mut buf, chunk.max(64 * 1024))?;
+    // Detection looks at the first 64 KiB; a given format needs no more
+    // than a chunk (so tests with tiny chunks really cut small inputs).
+    let first = match opts.format {
+        Some(_) => chunk,
+        None => chunk.max(64 * 1024),
+    };
+    let mut at_eof = input.fill(&mut buf, first)?;
     if buf.starts_with("\u{feff}".as_bytes()) {
         buf.drain(..3);
     }
@@ -520,7 +525,9 @@ fn parse_stream(
     loop {
         let end = pending + chunk.max(pending);
         if !at_eof {
-            at_eof = input.fill(&mut buf, end.max(searched + chunk))?;
+            // 3 bytes past `end` finish a UTF-8 character that `end` cuts,
+            // so `char_boundary` sees real bytes there, not the buffer's end.
+            at_eof = input.fill(&mut buf, end.max(searched + chunk) + 3)?;
         }
         if input.left == 0 {
             return Err(too_big(

@@ -273,6 +273,15 @@ fn edn_lines_longer_than_a_chunk_are_cut_anywhere_invisibly() {
         assert!(whole(bad, Format::Edn).is_err(), "{bad}");
         assert_chunking_invisible(bad, Format::Edn, bad);
     }
+    // A discarded number between ops may end a chunk mid-digits: it must be
+    // read whole from the next chunk, not as `123` and then an op `456789`.
+    for discarded in [
+        "[#_ 123456789 {:type :invoke, :f :w, :process 0}]",
+        "#_ -123456789 {:type :invoke, :f :w, :process 0}",
+    ] {
+        assert_eq!(whole(discarded, Format::Edn).unwrap().ops.len(), 1);
+        assert_chunking_invisible(discarded, Format::Edn, discarded);
+    }
 }
 
 #[test]
