@@ -37,6 +37,15 @@ fn idle_run(dir: &Path, checkers: &str) -> PathBuf {
     latest(dir, "idle")
 }
 
+/// An idle run whose history is replaced by `history` (JSONL lines), then
+/// `splitbrain analyze`d: its run directory and the command's output.
+fn analyze_history(tmp: &Path, history: &[&str]) -> (PathBuf, std::process::Output) {
+    let dir = idle_run(tmp, "");
+    std::fs::write(dir.join("history.jsonl"), history.join("\n") + "\n").unwrap();
+    let out = run(tmp, &["analyze", dir.to_str().unwrap()]);
+    (dir, out)
+}
+
 #[test]
 fn a_run_that_recorded_nothing_is_unknown_even_with_only_the_linearizability_checker() {
     let tmp = tempfile::tempdir().unwrap();
@@ -65,18 +74,18 @@ fn a_run_that_recorded_nothing_is_unknown_even_with_only_the_linearizability_che
 #[test]
 fn analyze_of_a_run_whose_ops_all_failed_is_unknown_and_counts_what_it_left_out() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = idle_run(tmp.path(), "");
     // The cluster was down: every op failed or timed out, faults came and went.
-    let history = [
-        r#"{"index":0,"time":1000,"process":"nemesis","type":"info","f":"start-partition","value":null}"#,
-        r#"{"index":1,"time":2000,"process":0,"type":"invoke","f":"write","value":1}"#,
-        r#"{"index":2,"time":3000,"process":0,"type":"fail","f":"write","value":1}"#,
-        r#"{"index":3,"time":4000,"process":0,"type":"invoke","f":"read","value":null}"#,
-        r#"{"index":4,"time":5000,"process":0,"type":"info","f":"read","value":null}"#,
-        r#"{"index":5,"time":6000,"process":"nemesis","type":"info","f":"stop-partition","value":null}"#,
-    ];
-    std::fs::write(dir.join("history.jsonl"), history.join("\n") + "\n").unwrap();
-    let out = run(tmp.path(), &["analyze", dir.to_str().unwrap()]);
+    let (dir, out) = analyze_history(
+        tmp.path(),
+        &[
+            r#"{"index":0,"time":1000,"process":"nemesis","type":"info","f":"start-partition","value":null}"#,
+            r#"{"index":1,"time":2000,"process":0,"type":"invoke","f":"write","value":1}"#,
+            r#"{"index":2,"time":3000,"process":0,"type":"fail","f":"write","value":1}"#,
+            r#"{"index":3,"time":4000,"process":0,"type":"invoke","f":"read","value":null}"#,
+            r#"{"index":4,"time":5000,"process":0,"type":"info","f":"read","value":null}"#,
+            r#"{"index":5,"time":6000,"process":"nemesis","type":"info","f":"stop-partition","value":null}"#,
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("→  UNKNOWN"), "{stdout}");
@@ -109,17 +118,17 @@ fn analyze_of_a_run_whose_ops_all_failed_is_unknown_and_counts_what_it_left_out(
 #[test]
 fn analyze_reports_what_was_left_out_of_a_valid_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = idle_run(tmp.path(), "");
-    let history = [
-        r#"{"index":0,"time":1000,"process":"nemesis","type":"info","f":"start-kill","value":null}"#,
-        r#"{"index":1,"time":2000,"process":0,"type":"invoke","f":"write","value":1}"#,
-        r#"{"index":2,"time":3000,"process":0,"type":"ok","f":"write","value":1}"#,
-        r#"{"index":3,"time":4000,"process":0,"type":"invoke","f":"read","value":null}"#,
-        r#"{"index":4,"time":5000,"process":0,"type":"ok","f":"read","value":1}"#,
-        r#"{"index":5,"time":6000,"process":"nemesis","type":"info","f":"stop-kill","value":null}"#,
-    ];
-    std::fs::write(dir.join("history.jsonl"), history.join("\n") + "\n").unwrap();
-    let out = run(tmp.path(), &["analyze", dir.to_str().unwrap()]);
+    let (dir, out) = analyze_history(
+        tmp.path(),
+        &[
+            r#"{"index":0,"time":1000,"process":"nemesis","type":"info","f":"start-kill","value":null}"#,
+            r#"{"index":1,"time":2000,"process":0,"type":"invoke","f":"write","value":1}"#,
+            r#"{"index":2,"time":3000,"process":0,"type":"ok","f":"write","value":1}"#,
+            r#"{"index":3,"time":4000,"process":0,"type":"invoke","f":"read","value":null}"#,
+            r#"{"index":4,"time":5000,"process":0,"type":"ok","f":"read","value":1}"#,
+            r#"{"index":5,"time":6000,"process":"nemesis","type":"info","f":"stop-kill","value":null}"#,
+        ],
+    );
     assert_eq!(out.status.code(), Some(0));
     let results = read_json(&dir.join("results.json"));
     let lin = &results["checkers"][0];

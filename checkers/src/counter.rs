@@ -94,7 +94,7 @@ pub fn check(history: &History) -> CounterResult {
     };
     for (pos, op) in ops.iter().enumerate() {
         if !op.is_client() {
-            left_out.non_client(op);
+            left_out.non_client();
             continue;
         }
         let outcome = || {

@@ -35,6 +35,43 @@ impl TypeClash {
     pub fn held_typed(&self) -> String {
         format!("{} ({})", self.held, self.held_kind)
     }
+
+    /// The rule as a sentence's tail: `: integers and floats never compare equal`.
+    pub fn tail(&self) -> String {
+        format!(": {}", self.rule)
+    }
+
+    /// Both values typed, and the rule as the tail.
+    pub fn contrast(&self) -> Contrast {
+        Contrast {
+            found: self.found_typed(),
+            held: self.held_typed(),
+            tail: self.tail(),
+        }
+    }
+}
+
+/// Two values as a sentence contrasts them, "can't read {found} from a
+/// register holding {held}{tail}": typed, with the rule as the tail, when they
+/// clash; plainly shown, with no tail, otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contrast {
+    pub found: String,
+    pub held: String,
+    pub tail: String,
+}
+
+/// [`Contrast`] of `found` (what an op saw) and `held` (what the object held):
+/// the one wording of "which is which" that every explanation uses.
+pub fn contrast(found: &Value, held: &Value) -> Contrast {
+    match clash(found, held) {
+        Some(c) => c.contrast(),
+        None => Contrast {
+            found: shown(found),
+            held: shown(held),
+            tail: String::new(),
+        },
+    }
 }
 
 /// A value as explanations print it: [`Value`]'s own notation, except that a
@@ -148,6 +185,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.found, "2.0");
+    }
+
+    #[test]
+    fn a_contrast_is_typed_only_when_the_values_clash() {
+        let c = contrast(&Value::Float(1.0), &Value::Int(1));
+        assert_eq!(c.found, "1.0 (a float)");
+        assert_eq!(c.held, "1 (an integer)");
+        assert_eq!(c.tail, ": integers and floats never compare equal");
+        let c = contrast(&Value::Float(1.5), &Value::Int(1));
+        assert_eq!((c.found.as_str(), c.held.as_str()), ("1.5", "1"));
+        assert_eq!(c.tail, "");
     }
 
     #[test]

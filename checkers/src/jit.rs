@@ -207,9 +207,12 @@ impl<S: Copy + Eq, const W: usize> Configs<S, W> {
         self.generation += 1;
     }
 
+    /// Bytes per configuration in the parallel vectors other than `trail`:
+    /// state, hash, bits, usage, alive, chain.
+    const ROW: usize = std::mem::size_of::<S>() + 8 + 8 * W + 4 + 1 + 4;
+
     fn bytes(&self) -> u64 {
-        let per = std::mem::size_of::<S>() + 8 + 8 * W + 4 + 1 + 4;
-        (self.state.capacity() * per
+        (self.state.capacity() * Self::ROW
             + self.trail.capacity() * std::mem::size_of::<Trail<S>>()
             + self.table.len() * 8) as u64
     }
@@ -221,7 +224,7 @@ impl<S: Copy + Eq, const W: usize> Configs<S, W> {
         } else {
             0
         };
-        std::mem::size_of::<S>() + 8 + 8 * W + 4 + 1 + 4 + trail
+        Self::ROW + trail
     }
 
     /// Asks the budget before the vectors double (the new blocks are

@@ -83,7 +83,7 @@ pub(crate) fn group_by_key(
     let (mut calls, mut failed) = (0u64, 0u64);
     for (pos, op) in ops.iter().enumerate() {
         if !op.is_client() {
-            left_out.non_client(op);
+            left_out.non_client();
             continue;
         }
         if op.kind != OpType::Invoke {

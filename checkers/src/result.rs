@@ -253,15 +253,14 @@ impl LeftOutTally {
     }
 
     /// A history entry of a process that is not a client: the nemesis.
-    pub fn non_client(&mut self, _op: &splitbrain_history::Op) {
+    pub fn non_client(&mut self) {
         self.add(LeftOutReason::Nemesis, None, 1);
     }
 
     /// Every non-client entry of `history`.
     pub fn non_clients(&mut self, history: &History) {
-        for op in history.ops().iter().filter(|o| !o.is_client()) {
-            self.non_client(op);
-        }
+        let n = history.ops().iter().filter(|o| !o.is_client()).count();
+        self.add(LeftOutReason::Nemesis, None, n as u64);
     }
 
     pub fn into_vec(self) -> Vec<LeftOut> {

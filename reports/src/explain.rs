@@ -35,7 +35,7 @@ pub fn sentence(model: &str, cx: &Counterexample) -> String {
     // Values that print alike but differ in type decide this verdict: say
     // which is which, and the rule.
     let clash = cx.type_clash.as_ref();
-    let rule = clash.map(|c| format!(": {}", c.rule)).unwrap_or_default();
+    let rule = clash.map(TypeClash::tail).unwrap_or_default();
     // Every state the longest prefixes reach, in order; the one that clashes typed.
     let mut states: Vec<String> = Vec::new();
     for p in &cx.prefixes {
@@ -73,7 +73,7 @@ pub fn sentence(model: &str, cx: &Counterexample) -> String {
     match (failed.f.as_str(), completed_before, leaves) {
         ("read", Some((change, typed)), _) => {
             let (value, rule) = match &typed {
-                Some(t) => (t.found_typed(), format!(": {}", t.rule)),
+                Some(t) => (t.found_typed(), t.tail()),
                 None => (equality::shown(&failed.value), String::new()),
             };
             format!("read{on_key} returned {value} after {change} had completed{rule}")

@@ -177,19 +177,11 @@ impl Model for MultiRegister {
         match self.first_bad_read(s, op) {
             Some((register, saw, held)) => {
                 let name = equality::shown(self.registers.get(register));
-                match equality::clash(self.values.get(saw), self.values.get(held)) {
-                    Some(c) => format!(
-                        "can't read {} from {name}, which holds {}: {}",
-                        c.found_typed(),
-                        c.held_typed(),
-                        c.rule
-                    ),
-                    None => format!(
-                        "can't read {} from {name}, which holds {}",
-                        equality::shown(self.values.get(saw)),
-                        equality::shown(self.values.get(held))
-                    ),
-                }
+                let c = equality::contrast(self.values.get(saw), self.values.get(held));
+                format!(
+                    "can't read {} from {name}, which holds {}{}",
+                    c.found, c.held, c.tail
+                )
             }
             None => "it fits here".into(),
         }

@@ -130,19 +130,13 @@ impl Model for FifoQueue {
                     "can't dequeue {} from an empty queue",
                     equality::shown(self.elements.get(x))
                 ),
-                Some(&h) => match equality::clash(self.elements.get(x), self.elements.get(h)) {
-                    Some(c) => format!(
-                        "can't dequeue {} from a queue whose head is {}: {}",
-                        c.found_typed(),
-                        c.held_typed(),
-                        c.rule
-                    ),
-                    None => format!(
-                        "can't dequeue {} from a queue whose head is {}",
-                        equality::shown(self.elements.get(x)),
-                        equality::shown(self.elements.get(h))
-                    ),
-                },
+                Some(&h) => {
+                    let c = equality::contrast(self.elements.get(x), self.elements.get(h));
+                    format!(
+                        "can't dequeue {} from a queue whose head is {}{}",
+                        c.found, c.held, c.tail
+                    )
+                }
             },
             QueueOp::DequeueEmpty => format!(
                 "a dequeue found the queue empty, but it held {}",

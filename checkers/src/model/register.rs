@@ -115,36 +115,30 @@ impl Model for Register {
     }
 
     fn explain(&mut self, s: u32, op: RegisterOp) -> String {
-        if let Some(c) = self.type_clash(s, op) {
-            return match op {
-                RegisterOp::Cas(_, new) => format!(
-                    "can't cas from {} to {}: the register holds {}: {}",
+        match op {
+            RegisterOp::Read(v) => {
+                let c = equality::contrast(self.values.get(v), self.values.get(s));
+                format!(
+                    "can't read {} from a register holding {}{}",
+                    c.found, c.held, c.tail
+                )
+            }
+            RegisterOp::Write(_) => "a write always succeeds".into(),
+            RegisterOp::Cas(old, new) => match self.type_clash(s, op) {
+                Some(c) => format!(
+                    "can't cas from {} to {}: the register holds {}{}",
                     c.found_typed(),
                     self.show(new),
                     c.held_typed(),
-                    c.rule
+                    c.tail()
                 ),
-                _ => format!(
-                    "can't read {} from a register holding {}: {}",
-                    c.found_typed(),
-                    c.held_typed(),
-                    c.rule
+                None => format!(
+                    "can't cas {} from {} to {}",
+                    self.show(s),
+                    self.show(old),
+                    self.show(new)
                 ),
-            };
-        }
-        match op {
-            RegisterOp::Read(v) => format!(
-                "can't read {} from a register holding {}",
-                self.show(v),
-                self.show(s)
-            ),
-            RegisterOp::Write(_) => "a write always succeeds".into(),
-            RegisterOp::Cas(old, new) => format!(
-                "can't cas {} from {} to {}",
-                self.show(s),
-                self.show(old),
-                self.show(new)
-            ),
+            },
         }
     }
 

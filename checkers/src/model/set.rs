@@ -155,12 +155,8 @@ impl Model for SetModel {
                     );
                 }
                 if let Some(c) = self.type_clash(s, op) {
-                    why += &format!(
-                        " ({} is not {}: {})",
-                        c.found_typed(),
-                        c.held_typed(),
-                        c.rule
-                    );
+                    let c = c.contrast();
+                    why += &format!(" ({} is not {}{})", c.found, c.held, c.tail);
                 }
                 why
             }
