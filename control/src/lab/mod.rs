@@ -923,9 +923,13 @@ async fn teardown(name: &str, dir: &Path, subnet: Option<Subnet>) -> Result<Down
             return Err(e);
         }
     }
+    // A veth whose namespace was just deleted can vanish between `discover` and here; the
+    // kernel then answers "No such device" (or "Cannot find device" from ip's own lookup).
     for link in &found.links {
         if let Err(e) = ip(&["link", "del", link]).await
-            && !e.to_string().contains("Cannot find device")
+            && !["Cannot find device", "No such device"]
+                .iter()
+                .any(|m| e.to_string().contains(m))
         {
             return Err(e);
         }
