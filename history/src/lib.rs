@@ -55,11 +55,13 @@
 
 pub mod codec;
 pub mod duration;
+pub mod fault_op;
 mod history;
 mod number;
 mod op;
 mod value;
 
+pub use fault_op::{FaultEdge, FaultOp};
 pub use history::{Call, History, ValidationError};
 pub use op::{Op, OpType, Process};
 pub use value::Value;

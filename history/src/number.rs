@@ -54,9 +54,12 @@ pub(crate) fn float(text: &str) -> Option<Result<Value, String>> {
         .ok()
         .filter(|x| x.is_finite())
         .filter(|x| {
-            // `{:e}` prints the shortest digits that read back as `x`.
+            // `{:e}` prints the shortest digits that read back as `x`. When two texts of
+            // that length both read back as `x` (…116.2 and …116.3 for 1111111000001116.25),
+            // writers break the tie differently (serde_json's ryu and std do), so the text
+            // is the float's when it reads back as `x` with no more digits than the shortest.
             let shortest = format!("{x:e}");
-            matches!(Parts::parse(&shortest), Some(Ok(p)) if p == parts)
+            matches!(Parts::parse(&shortest), Some(Ok(p)) if p.digits.len() == parts.digits.len())
         });
     Some(Ok(match exact {
         Some(x) => Value::Float(x),
@@ -232,6 +235,22 @@ mod tests {
         ] {
             assert_eq!(float(text), Some(Ok(Value::Float(x))), "{text}");
         }
+    }
+
+    #[test]
+    fn either_of_two_equally_short_texts_is_the_float() {
+        // Found by fuzzing: serde_json wrote 1111111000001116.25 as `…116.2`, std's
+        // shortest text is `…116.3`; both must read back as the float that was written.
+        let x = 8888888000008930.0 / 8.0;
+        for text in ["1111111000001116.2", "1111111000001116.3"] {
+            assert_eq!(float(text), Some(Ok(Value::Float(x))), "{text}");
+        }
+        assert_eq!(serde_json::to_string(&x).unwrap(), "1111111000001116.2");
+        // One digit more than the shortest is not the float's text.
+        assert_eq!(
+            float("1111111000001116.26"),
+            Some(Ok(Value::Decimal("1111111000001116.26".into())))
+        );
     }
 
     #[test]
