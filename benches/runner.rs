@@ -4,12 +4,11 @@
 //!
 //!     cargo bench --bench runner
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use splitbrain::runner::{self, Phase, Recorder, Worker};
-use splitbrain_workloads::memory::MemoryClientFactory;
-use splitbrain_workloads::{GeneratorConfig, Target, Workload};
+use splitbrain::runner::{self, Recorder, Worker};
+use splitbrain_workloads::clients::{self, ClientContext};
+use splitbrain_workloads::{Gen, GeneratorConfig, Options, Target, workload};
 use tokio_util::sync::CancellationToken;
 
 fn main() {
@@ -18,38 +17,41 @@ fn main() {
         .build()
         .unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    for (workload, concurrency) in [
-        (Workload::Register, 10),
-        (Workload::Register, 50),
-        (Workload::Set, 10),
-        (Workload::Counter, 10),
+    let memory = clients::find("memory").unwrap();
+    for (name, concurrency) in [
+        ("register", 10),
+        ("register", 50),
+        ("set", 10),
+        ("counter", 10),
+        ("unique-ids", 10),
     ] {
+        let workload = workload::find(name).unwrap();
         let path = tmp.path().join(format!("{workload}-{concurrency}.jsonl"));
         let rec = Recorder::to_file(&path).unwrap();
         let limit = Duration::from_secs(3);
         let elapsed = rt.block_on(async {
+            // What the harness runs: today's main phase as a compiled generator.
             let config = GeneratorConfig::new(workload, 1, concurrency, 5);
-            let workers = config
-                .workers()
-                .unwrap()
-                .into_iter()
-                .enumerate()
-                .map(|(i, g)| {
+            let program = Gen::main(config.rate, config.independent, limit)
+                .compile(workload, None, 1, concurrency, 5)
+                .unwrap();
+            let workers = (0..concurrency)
+                .map(|i| {
                     let t = Target::new(&format!("n{}", i % 5 + 1), "127.0.0.1");
-                    (Worker::new(i, concurrency, t), g)
+                    Worker::new(i, concurrency, t)
                 })
                 .collect();
             let stop = CancellationToken::new();
             let flusher = rec.spawn_flusher(Duration::from_millis(500), stop.clone());
             let started = std::time::Instant::now();
-            runner::run_main_phase(
+            runner::run_program(
                 workers,
-                Arc::new(MemoryClientFactory::linearizable(workload)),
+                &program,
+                memory
+                    .open(workload, &Options::default(), &ClientContext { seed: 1 })
+                    .unwrap(),
                 rec.clone(),
-                Phase {
-                    time_limit: Some(limit),
-                    op_timeout: Duration::from_secs(1),
-                },
+                Duration::from_secs(1),
                 CancellationToken::new(),
             )
             .await;

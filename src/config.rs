@@ -5,7 +5,7 @@
 //! ```yaml
 //! name: etcd-register
 //! db: ../dbs/etcd.yaml          # relative to this file
-//! client: { type: etcd, read-consistency: linearizable }
+//! client: { type: etcd, options: { read-consistency: linearizable } }
 //! workload: { type: register, ops-per-key: 200 }
 //! concurrency: 2n               # a number, or a multiple of the node count
 //! rate: 100                     # ops/s over all workers
@@ -16,8 +16,10 @@
 //! number is checked as it is read, so a bad one is reported with its line too:
 //! durations follow [`splitbrain_history::duration`] (`500ms`, `15s`, `1m30s`, or
 //! seconds; at most 7d), concurrency is 1 to [`MAX_CONCURRENCY`] workers, the rate
-//! is a positive finite number, probabilities lie in [0, 1]. [`TestDef::validate`]
-//! repeats the checks for values that flags set, before anything is created.
+//! is a positive finite number. A client's `options:` block is its own: the client
+//! registry (`splitbrain_workloads::clients`) reads it, and its errors name the file,
+//! line and column too. [`TestDef::validate`] repeats the checks for values that
+//! flags set, before anything is created.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,9 +27,18 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use serde::de::{self, MapAccess};
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_saphyr::Spanned;
 use splitbrain_control::db::def::split_yaml_error;
 use splitbrain_history::duration;
+use splitbrain_workloads::options::{self, Node, Options, Spot};
+use splitbrain_workloads::{ClientError, clients, workload};
+
+pub mod generator;
+
+pub use generator::GeneratorDef;
 
 /// A test definition as written in YAML (every field optional so that flags can fill it in).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -71,47 +82,301 @@ pub struct TestDef {
     /// Faults to inject and their schedule (`--nemesis`, `--nemesis-interval`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nemesis: Option<NemesisDef>,
+    /// The client side written with generator combinators ([`generator`],
+    /// docs/generators.md); none runs today's phases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<GeneratorDef>,
     /// Leave the database running after the test (for poking at it by hand).
     #[serde(default)]
     pub leave_db_running: bool,
 }
 
-/// The client that talks to the database.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+/// The client that talks to the database:
+///
+/// ```yaml
+/// client:
+///   type: etcd                                   # a name in the client registry
+///   port: 2379                                   # the database's client port on every node
+///   options: { read-consistency: serializable }  # the client's own options
+/// ```
+///
+/// Each client type reads its own `options:` (`splitbrain_workloads::clients`). The
+/// shorthand of earlier versions, options next to `type:` (`client: {type: etcd,
+/// read-consistency: serializable}`), is still read, as the same options; written
+/// back (the stored `test.yaml`) they are under `options:`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClientDef {
-    /// `etcd` (v3 JSON gateway), or the in-process `memory` / `memory-stale`
-    /// stores used to test splitbrain itself.
-    #[serde(rename = "type")]
+    /// A `client.type` of the registry: `etcd`, `memory`, `memory-stale`.
     pub kind: String,
-    /// etcd: `linearizable` (default) or `serializable` (reads served by the
-    /// local member without a quorum: known to be unsafe).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_consistency: Option<String>,
     /// The database's client port on every node (etcd: 2379).
-    #[serde(
-        default,
-        deserialize_with = "numbers::port",
-        skip_serializing_if = "Option::is_none"
-    )]
     pub port: Option<u16>,
-    /// memory-stale: the probability (0 to 1) that a read returns an old value.
-    #[serde(
-        default,
-        deserialize_with = "numbers::probability",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub stale_probability: Option<f64>,
+    /// The client's own options, as written.
+    pub options: Options,
 }
 
 impl Default for ClientDef {
     fn default() -> ClientDef {
         ClientDef {
             kind: "etcd".into(),
-            read_consistency: None,
             port: None,
-            stale_probability: None,
+            options: Options::default(),
         }
+    }
+}
+
+impl ClientDef {
+    /// The registry's entry for this client type.
+    pub fn client_type(&self) -> Result<&'static dyn clients::ClientKind, ClientError> {
+        clients::find(&self.kind)
+    }
+
+    /// The type is known and its options fit it.
+    pub fn check(&self) -> Result<(), ClientError> {
+        let kind = self.client_type()?;
+        kind.check(&self.options)
+            .map_err(|error| ClientError::Options {
+                client: kind.name(),
+                error,
+            })
+    }
+
+    /// Whether the client talks to nodes (its own answer; an unknown type does not).
+    pub fn needs_nodes(&self) -> bool {
+        self.client_type().is_ok_and(|k| k.needs_nodes())
+    }
+
+    /// For the report: `etcd (serializable reads)`, or the type alone.
+    pub fn describe(&self) -> String {
+        match self
+            .client_type()
+            .ok()
+            .and_then(|k| k.describe(&self.options))
+        {
+            Some(d) => format!("{} ({d})", self.kind),
+            None => self.kind.clone(),
+        }
+    }
+}
+
+impl Serialize for ClientDef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("type", &self.kind)?;
+        if let Some(p) = self.port {
+            map.serialize_entry("port", &p)?;
+        }
+        if !self.options.is_empty() {
+            map.serialize_entry("options", &self.options)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientDef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ClientDef, D::Error> {
+        d.deserialize_map(ClientVisitor)
+    }
+}
+
+struct ClientVisitor;
+
+impl<'de> de::Visitor<'de> for ClientVisitor {
+    type Value = ClientDef;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a client: `type`, and optionally `port` and `options`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ClientDef, A::Error> {
+        let mut kind: Option<String> = None;
+        let mut port: Option<u16> = None;
+        let mut options: Option<Options> = None;
+        // The shorthand: options next to `type:`, kept apart until the end so that
+        // an `options:` block may come after them.
+        let mut flat: Vec<(Spot<String>, Spot<Node>)> = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            match key.value.as_str() {
+                "type" => {
+                    if kind.is_some() {
+                        return Err(de::Error::duplicate_field("type"));
+                    }
+                    kind = Some(map.next_value::<TypeName>()?.0);
+                }
+                "port" => {
+                    if port.is_some() {
+                        return Err(de::Error::duplicate_field("port"));
+                    }
+                    port = map.next_value::<Port>()?.0;
+                }
+                "options" => {
+                    if options.is_some() {
+                        return Err(de::Error::duplicate_field("options"));
+                    }
+                    let block: Spanned<YamlMap> = map.next_value()?;
+                    let mut o = Options::new(location(block.referenced));
+                    for (k, v) in block.value.0 {
+                        // serde-saphyr already refused a key given twice in one mapping.
+                        o.insert(k, v).map_err(|e| de::Error::custom(e.message))?;
+                    }
+                    options = Some(o);
+                }
+                _ => {
+                    let value: Spanned<YamlNode> = map.next_value()?;
+                    flat.push((
+                        spot_of(key),
+                        Spot::new(value.value.0, location(value.referenced)),
+                    ));
+                }
+            }
+        }
+        let kind = kind.ok_or_else(|| de::Error::missing_field("type"))?;
+        let mut options =
+            options.unwrap_or_else(|| Options::new(flat.first().and_then(|(k, _)| k.at)));
+        for (k, v) in flat {
+            if options.get(&k.value).is_some() {
+                return Err(de::Error::custom(format!(
+                    "option `{}` is given both next to `type:` and under `options:`",
+                    k.value
+                )));
+            }
+            options
+                .insert(k, v)
+                .map_err(|e| de::Error::custom(e.message))?;
+        }
+        Ok(ClientDef {
+            kind,
+            port,
+            options,
+        })
+    }
+}
+
+/// `type:`, checked against the registry as it is read (so at its line and column).
+#[derive(Deserialize)]
+struct TypeName(#[serde(deserialize_with = "client_type")] String);
+
+fn client_type<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    clients::find(&name).map_err(de::Error::custom)?;
+    Ok(name)
+}
+
+/// `port:`, with its one range check.
+#[derive(Deserialize)]
+struct Port(#[serde(deserialize_with = "numbers::port")] Option<u16>);
+
+/// serde-saphyr's place of a node; `None` where it has none.
+fn location(l: serde_saphyr::Location) -> Option<options::Location> {
+    (l.line() > 0).then(|| options::Location {
+        line: l.line(),
+        column: l.column(),
+    })
+}
+
+fn spot_of<T>(s: Spanned<T>) -> Spot<T> {
+    Spot::new(s.value, location(s.referenced))
+}
+
+/// A YAML node as an options [`Node`], every nested node with its place.
+struct YamlNode(Node);
+
+impl<'de> Deserialize<'de> for YamlNode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<YamlNode, D::Error> {
+        d.deserialize_any(NodeVisitor).map(YamlNode)
+    }
+}
+
+/// A YAML mapping's entries, each key and value with its place.
+struct YamlMap(Vec<(Spot<String>, Spot<Node>)>);
+
+impl<'de> Deserialize<'de> for YamlMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<YamlMap, D::Error> {
+        match d.deserialize_any(NodeVisitor)? {
+            Node::Map(entries) => Ok(YamlMap(entries)),
+            // An empty `options:` is no options.
+            Node::Null => Ok(YamlMap(Vec::new())),
+            _ => Err(de::Error::custom(
+                "options: a mapping of option names to values, e.g. `{read-consistency: serializable}`",
+            )),
+        }
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> de::Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an option value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Node, E> {
+        Ok(Node::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Node, E> {
+        Ok(Node::Int(n))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Node, E> {
+        Ok(Node::UInt(n))
+    }
+
+    fn visit_i128<E: de::Error>(self, n: i128) -> Result<Node, E> {
+        i64::try_from(n)
+            .map(Node::Int)
+            .map_err(|_| E::custom(format!("the integer {n} is too large for an option")))
+    }
+
+    fn visit_u128<E: de::Error>(self, n: u128) -> Result<Node, E> {
+        u64::try_from(n)
+            .map(Node::UInt)
+            .map_err(|_| E::custom(format!("the integer {n} is too large for an option")))
+    }
+
+    fn visit_f64<E>(self, x: f64) -> Result<Node, E> {
+        Ok(Node::Float(x))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Node, E> {
+        Ok(Node::Str(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Node, E> {
+        Ok(Node::Str(s))
+    }
+
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        YamlNode::deserialize(d).map(|n| n.0)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<YamlNode>>()? {
+            items.push(Spot::new(item.value.0, location(item.referenced)));
+        }
+        Ok(Node::List(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            let value: Spanned<YamlNode> = map.next_value()?;
+            entries.push((
+                spot_of(key),
+                Spot::new(value.value.0, location(value.referenced)),
+            ));
+        }
+        Ok(Node::Map(entries))
     }
 }
 
@@ -119,8 +384,9 @@ impl Default for ClientDef {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct WorkloadDef {
-    /// `register`, `set` or `counter`.
-    #[serde(rename = "type")]
+    /// A workload of the registry (`splitbrain_workloads::workload::WORKLOADS`):
+    /// `register`, `set`, `counter`, `unique-ids`.
+    #[serde(rename = "type", deserialize_with = "workload_name")]
     pub kind: String,
     /// Function weights, e.g. `{read: 2, write: 1, cas: 1}`; default per workload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,6 +406,13 @@ pub struct WorkloadDef {
         skip_serializing_if = "Option::is_none"
     )]
     pub ops_per_key: Option<u64>,
+}
+
+/// A workload name, checked against the registry as it is read (so at its line).
+fn workload_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    workload::find(&name).map_err(de::Error::custom)?;
+    Ok(name)
 }
 
 impl Default for WorkloadDef {
@@ -338,15 +611,6 @@ pub mod numbers {
         Ok(())
     }
 
-    pub fn check_probability(p: f64) -> Result<(), String> {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(format!(
-                "stale-probability: a probability from 0 to 1, got {p}"
-            ));
-        }
-        Ok(())
-    }
-
     pub fn check_port(p: u16) -> Result<(), String> {
         if p == 0 {
             return Err("port: a TCP port from 1 to 65535, got 0".into());
@@ -390,10 +654,6 @@ pub mod numbers {
         checked(duration::option::deserialize(d)?, check_op_timeout)
     }
 
-    pub fn probability<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-        checked(Option::deserialize(d)?, check_probability)
-    }
-
     pub fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
         checked(Option::deserialize(d)?, check_port)
     }
@@ -428,7 +688,11 @@ impl TestDef {
 
     /// Parses definition text; `file` names it in errors, as `FILE:LINE:COLUMN: what`.
     pub fn parse(text: &str, file: &str) -> Result<TestDef> {
-        let def = serde_saphyr::from_str::<TestDef>(text).map_err(|e| {
+        // NaN and infinities reach the visitors that read values of any type (a client's
+        // options, concurrency, durations), whose own checks name the field and limit.
+        let mut options = serde_saphyr::Options::default();
+        options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
+        let def = serde_saphyr::from_str_with_options::<TestDef>(text, options).map_err(|e| {
             let at = match e.location() {
                 Some(l) if l.line() > 0 => format!("{file}:{}:{}", l.line(), l.column()),
                 _ => file.to_string(),
@@ -436,9 +700,65 @@ impl TestDef {
             let (what, snippet) = split_yaml_error(&e.to_string(), file);
             anyhow::anyhow!("{at}: invalid test definition: {what}{snippet}")
         })?;
+        // The client's own options, now that its type is known; at their line too.
+        if let Err(ClientError::Options { client, error }) = def.client.check() {
+            let at = match error.at {
+                Some(l) => format!("{file}:{}:{}", l.line, l.column),
+                None => file.to_string(),
+            };
+            let snippet = error.at.map(|l| caret(text, l)).unwrap_or_default();
+            anyhow::bail!(
+                "{at}: invalid test definition: client `{client}`: {}{snippet}",
+                error.message
+            );
+        }
         def.validate()
             .map_err(|e| anyhow::anyhow!("{file}: invalid test definition: {e}"))?;
+        // The generator against the workload, at its line: one worker on one node here,
+        // the test's own numbers when it is planned.
+        for (part, g) in def.generators() {
+            if let Err(e) = def.compile_generator(g, 0, 1, 1) {
+                let at = match e.location() {
+                    Some(l) => format!("{file}:{}:{}", l.line, l.column),
+                    None => file.to_string(),
+                };
+                let snippet = e.location().map(|l| caret(text, l)).unwrap_or_default();
+                anyhow::bail!(
+                    "{at}: invalid test definition: generator.{part}: {}{snippet}",
+                    e.inner()
+                );
+            }
+        }
         Ok(def)
+    }
+
+    /// The generators the definition writes, by part (`main`, `final`).
+    pub fn generators(&self) -> Vec<(&'static str, &splitbrain_workloads::Gen)> {
+        let Some(g) = &self.generator else {
+            return Vec::new();
+        };
+        [("main", &g.main), ("final", &g.finals)]
+            .into_iter()
+            .filter_map(|(part, g)| g.as_ref().map(|g| (part, &g.0)))
+            .collect()
+    }
+
+    /// Compiles `g` for this definition's workload (its `workload.mix` is what `mix` means).
+    pub fn compile_generator(
+        &self,
+        g: &splitbrain_workloads::Gen,
+        seed: u64,
+        concurrency: usize,
+        nodes: usize,
+    ) -> Result<splitbrain_workloads::Program, splitbrain_workloads::GenError> {
+        let workload = workload::find(&self.workload.kind)
+            .map_err(|e| splitbrain_workloads::GenError::Bad(e.to_string()))?;
+        let mix: Option<Vec<(Box<str>, u32)>> = self
+            .workload
+            .mix
+            .as_ref()
+            .map(|m| m.iter().map(|(f, w)| (f.as_str().into(), *w)).collect());
+        g.compile(workload, mix.as_deref(), seed, concurrency, nodes)
     }
 
     /// Checks what does not depend on the nodes: the numbers (again, for values set by
@@ -454,9 +774,6 @@ impl TestDef {
             self.time_limit.map(numbers::check_time_limit),
             self.op_timeout.map(numbers::check_op_timeout),
             self.client.port.map(numbers::check_port),
-            self.client
-                .stale_probability
-                .map(numbers::check_probability),
             self.workload
                 .group_size
                 .map(|n| workload(numbers::check_group_size(n))),
@@ -467,8 +784,23 @@ impl TestDef {
         for r in checks.into_iter().flatten() {
             r.map_err(anyhow::Error::msg)?;
         }
+        self.client.check()?;
+        workload::find(&self.workload.kind)?;
         if let Some(n) = &self.nemesis {
             n.validate_values().map_err(anyhow::Error::msg)?;
+        }
+        if self.generator.as_ref().is_some_and(|g| g.main.is_some()) {
+            // They shape the default main phase; a written one says its own.
+            let set = [
+                ("rate", self.rate.is_some()),
+                ("workload.group-size", self.workload.group_size.is_some()),
+                ("workload.ops-per-key", self.workload.ops_per_key.is_some()),
+            ];
+            if let Some((name, _)) = set.iter().find(|(_, s)| *s) {
+                anyhow::bail!(
+                    "{name} shapes the default main phase, and generator.main is given: write it inside generator.main instead (rate: / each-key:)"
+                );
+            }
         }
         Ok(())
     }
@@ -476,6 +808,24 @@ impl TestDef {
     pub fn to_yaml(&self) -> Result<String> {
         serde_saphyr::to_string(self).context("cannot write the test definition as YAML")
     }
+}
+
+/// The line at `at` with a caret under its column, as serde-saphyr shows its own errors.
+fn caret(text: &str, at: options::Location) -> String {
+    let Some(line) = text.lines().nth(at.line.saturating_sub(1) as usize) else {
+        return String::new();
+    };
+    let width = at.line.to_string().len();
+    let column = at.column.saturating_sub(1) as usize;
+    let pad: String = line
+        .chars()
+        .take(column)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    format!(
+        "\n{:width$} |\n{} | {line}\n{:width$} | {pad}^",
+        "", at.line, ""
+    )
 }
 
 #[cfg(test)]
@@ -492,10 +842,161 @@ mod tests {
         assert_eq!(def.concurrency, Some(Concurrency::PerNode(2)));
         assert_eq!(def.time_limit, Some(Duration::from_secs(15)));
         assert_eq!(def.workload.kind, "set");
-        assert_eq!(def.client.read_consistency.as_deref(), Some("serializable"));
+        assert_eq!(
+            def.client.options.get("read-consistency"),
+            Some(&Node::Str("serializable".into()))
+        );
+        assert_eq!(def.client.describe(), "etcd (serializable reads)");
         let back = TestDef::parse(&def.to_yaml().unwrap(), "back.yaml").unwrap();
         assert_eq!(back.time_limit, def.time_limit);
         assert_eq!(back.concurrency, def.concurrency);
+        assert_eq!(back.client.describe(), "etcd (serializable reads)");
+    }
+
+    /// Every shipped definition reads, its client has its workload, and its
+    /// `test.yaml` reads back the same.
+    #[test]
+    fn the_shipped_definitions_read_and_round_trip() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let def = TestDef::load(&path).unwrap();
+            let workload = workload::find(&def.workload.kind).unwrap();
+            def.client
+                .client_type()
+                .unwrap()
+                .open(
+                    workload,
+                    &def.client.options,
+                    &clients::ClientContext { seed: 1 },
+                )
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let yaml = def.to_yaml().unwrap();
+            let back = TestDef::parse(&yaml, "back.yaml").unwrap();
+            assert_eq!(back.client, def.client, "{}", path.display());
+            assert_eq!(back.to_yaml().unwrap(), yaml);
+            seen += 1;
+        }
+        assert!(seen >= 5, "{seen} definitions in {}", dir.display());
+        let def = TestDef::load(&dir.join("etcd-serializable-reads.yaml")).unwrap();
+        assert_eq!(def.client.describe(), "etcd (serializable reads)");
+    }
+
+    #[test]
+    fn client_options_block_and_the_older_shorthand_are_the_same() {
+        let block = TestDef::parse(
+            "client:\n  type: memory-stale\n  port: 7000\n  options:\n    stale-probability: 0.25\n",
+            "t.yaml",
+        )
+        .unwrap();
+        let flat = TestDef::parse(
+            "client: {type: memory-stale, port: 7000, stale-probability: 0.25}\n",
+            "t.yaml",
+        )
+        .unwrap();
+        // `options:` may come first, too.
+        let first = TestDef::parse(
+            "client: {options: {stale-probability: 0.25}, type: memory-stale, port: 7000}\n",
+            "t.yaml",
+        )
+        .unwrap();
+        for def in [&block, &flat, &first] {
+            assert_eq!(def.client.kind, "memory-stale");
+            assert_eq!(def.client.port, Some(7000));
+            assert_eq!(
+                def.client.options.get("stale-probability"),
+                Some(&Node::Float(0.25))
+            );
+        }
+        // Written back, options are always under `options:`, and read back the same.
+        let yaml = flat.to_yaml().unwrap();
+        assert!(yaml.contains("options:"), "{yaml}");
+        assert_eq!(yaml, block.to_yaml().unwrap());
+        let back = TestDef::parse(&yaml, "back.yaml").unwrap();
+        assert_eq!(back.to_yaml().unwrap(), yaml);
+        assert_eq!(
+            back.client.options.get("stale-probability"),
+            Some(&Node::Float(0.25))
+        );
+        // No options at all: none written.
+        let plain = TestDef::parse("client: {type: memory}\n", "t.yaml").unwrap();
+        assert!(!plain.to_yaml().unwrap().contains("options"));
+        assert!(!plain.client.needs_nodes());
+        assert!(TestDef::default().client.needs_nodes());
+    }
+
+    #[test]
+    fn client_errors_name_the_file_line_and_column_and_the_valid_names() {
+        for (yaml, at, wants) in [
+            (
+                "client: {type: etcdd}\n",
+                "t.yaml:2:16:",
+                &["unknown client type `etcdd`; expected one of: etcd, memory, memory-stale"][..],
+            ),
+            (
+                "client:\n  type: etcd\n  options:\n    read-consistensy: serializable\n",
+                "t.yaml:5:5:",
+                &[
+                    "client `etcd`",
+                    "unknown field `read-consistensy`",
+                    "read-consistency",
+                ],
+            ),
+            (
+                "client:\n  type: etcd\n  options: {read-consistency: serialisable}\n",
+                "t.yaml:4:31:",
+                &["unknown read consistency `serialisable`; expected linearizable or serializable"],
+            ),
+            (
+                "client: {type: etcd, read-consistency: strong}\n",
+                "t.yaml:2:40:",
+                &["client `etcd`: unknown read consistency `strong`"],
+            ),
+            (
+                "client: {type: memory, stale-probability: 0.5}\n",
+                "t.yaml:2:24:",
+                &["client `memory`", "unknown field `stale-probability`"],
+            ),
+            (
+                "client: {type: memory-stale, options: [1]}\n",
+                "t.yaml:2:",
+                &["options: a mapping of option names"],
+            ),
+            (
+                "client: {port: 2379}\n",
+                "t.yaml:2:",
+                &["missing field `type`"],
+            ),
+            (
+                "workload: {type: bank}\n",
+                "t.yaml:2:18:",
+                &["unknown workload `bank`; expected one of: register, set, counter, unique-ids"],
+            ),
+        ] {
+            let err = TestDef::parse(&format!("name: t\n{yaml}"), "t.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(at), "{yaml}: expected {at}: {err}");
+            for w in wants {
+                assert!(err.contains(w), "{yaml}: expected {w:?}: {err}");
+            }
+        }
+        // The line itself is shown, with a caret under the column.
+        let err = TestDef::parse(
+            "name: t\nclient: {type: etcd, read-consistency: strong}\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("2 | client: {type: etcd, read-consistency: strong}")
+                && err.contains(&format!("  | {}^", " ".repeat(39))),
+            "{err}"
+        );
     }
 
     #[test]
@@ -764,6 +1265,32 @@ mod tests {
                 .contains("port: a TCP port")
         );
         def.client.port = None;
+        // A client or workload set in code (or by a flag) is checked against the registries.
+        def.client.kind = "redis".into();
+        assert!(
+            def.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("unknown client type `redis`")
+        );
+        def.client.kind = "memory-stale".into();
+        def.client
+            .options
+            .set("stale-probability", Node::Float(2.0));
+        assert_eq!(
+            def.validate().unwrap_err().to_string(),
+            "client `memory-stale`: stale-probability: a probability from 0 to 1, got 2"
+        );
+        def.client = ClientDef::default();
+        def.workload.kind = "bank".into();
+        assert!(
+            def.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("unknown workload `bank`")
+        );
+        def.workload.kind = "unique-ids".into();
+        def.validate().unwrap();
         def.nemesis = Some(NemesisDef {
             interval: Some(Duration::from_millis(1)),
             ..NemesisDef::default()

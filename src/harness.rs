@@ -3,9 +3,10 @@
 //! 1. validate the definition (before anything touches a node);
 //! 2. create `store/<test>/<time>/`, write the effective `test.yaml`, log to `controller.log`;
 //! 3. connect to the nodes, tear down leftovers, install, configure and start the database, wait until ready;
-//! 4. run the main phase (concurrent workers, time limit) with the nemesis injecting faults
-//!    alongside, then heal every fault, wait until the database is ready again, and run the
-//!    final phase (e.g. final reads);
+//! 4. set the client up (once: [`Client::setup`](splitbrain_workloads::Client::setup)),
+//!    run the main phase (concurrent workers, time limit) with the nemesis injecting faults
+//!    alongside, then heal every fault, wait until the database is ready again, run the
+//!    final phase (e.g. final reads) and tear the client down (once);
 //! 5. always — on success, error or Ctrl-C — heal every fault, download node logs and tear
 //!    the database down (unless `leave-db-running`);
 //! 6. read `history.jsonl` back from disk and check it, writing `results.json`,
@@ -20,19 +21,20 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use splitbrain_checkers::Checker;
 use splitbrain_control::db::{Db, DbDef};
-use splitbrain_control::{Cluster, Node, SshConfig};
+use splitbrain_control::{Cluster, LabInfo, Node, SshConfig};
 use splitbrain_history::codec::{self, ReadOptions};
 use splitbrain_nemeses::{HealOptions, Nemesis, NemesisConfig, heal_all};
-use splitbrain_workloads::etcd::{EtcdClientFactory, EtcdOptions};
-use splitbrain_workloads::memory::MemoryClientFactory;
-use splitbrain_workloads::{ClientFactory, GeneratorConfig, Independent, Target, Workload};
+use splitbrain_workloads::{
+    ClientContext, ClientFactory, Gen, GeneratorConfig, Independent, Program, Target, Workload,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{self, Results};
-use crate::config::{ClientDef, Concurrency, TestDef};
+use crate::config::{Concurrency, TestDef};
 use crate::logging;
-use crate::runner::{self, Phase, Recorder, Worker};
+use crate::runner::{self, Recorder, Worker};
 use crate::store::{RunDir, Store, TEST_FILE};
 
 /// Where the test runs: the nodes and how to reach them over SSH.
@@ -40,6 +42,8 @@ use crate::store::{RunDir, Store, TEST_FILE};
 pub struct Environment {
     pub nodes: Vec<Node>,
     pub ssh: Option<SshConfig>,
+    /// Set when the nodes are a local lab: what each node has to itself.
+    pub lab: Option<LabInfo>,
 }
 
 /// A finished run: its directory and its results.
@@ -57,13 +61,21 @@ pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Plan {
     pub def: TestDef,
     pub name: String,
-    pub workload: Workload,
+    pub workload: &'static dyn Workload,
     pub concurrency: usize,
     pub seed: u64,
     pub time_limit: Duration,
     pub op_timeout: Duration,
     pub generator: GeneratorConfig,
-    pub checkers: Vec<splitbrain_workloads::CheckerSpec>,
+    /// The main phase, compiled: the definition's `generator.main`, or today's (the mix
+    /// at `rate` over independent keys, for `time_limit`).
+    pub main: Program,
+    /// Whether the main phase is the definition's own (then `time_limit` bounds it from
+    /// outside: its phases may not sit inside a time limit).
+    pub main_written: bool,
+    /// The final phase, compiled: `generator.final`, or every worker's final requests once.
+    pub finals: Program,
+    pub checkers: Vec<Box<dyn Checker>>,
     pub db: Option<DbDef>,
     /// Opens the workers' clients.
     pub client: Arc<dyn ClientFactory>,
@@ -77,7 +89,7 @@ impl Plan {
         let name = def.name.clone().unwrap_or_else(|| "test".into());
         // Again here: a definition built in code has not been through the CLI's checks.
         def.validate().map_err(|e| anyhow!("{name}: {e}"))?;
-        let workload: Workload = def.workload.kind.parse()?;
+        let workload: &'static dyn Workload = def.workload.kind.parse()?;
         let node_count = env.nodes.len().max(1);
         let concurrency = def
             .concurrency
@@ -109,7 +121,32 @@ impl Plan {
         generator
             .validate()
             .map_err(|e| anyhow!("{name}: workload: {e}"))?;
-        let checkers = analysis::checker_specs(workload, &def.checkers)?;
+        let checkers = analysis::checkers(workload, &def.checkers)?;
+        let compile = |part: &str, g: &Gen| {
+            def.compile_generator(g, seed, concurrency, node_count)
+                .map_err(|e| match e.location() {
+                    Some(l) => anyhow!(
+                        "{name}: generator.{part} (line {}, column {}): {}",
+                        l.line,
+                        l.column,
+                        e.inner()
+                    ),
+                    None => anyhow!("{name}: generator.{part}: {e}"),
+                })
+        };
+        let written = def.generator.as_ref();
+        let main_written = written.is_some_and(|g| g.main.is_some());
+        let main = match written.and_then(|g| g.main.as_ref()) {
+            Some(g) => compile("main", &g.0)?,
+            None => compile(
+                "main",
+                &Gen::main(generator.rate, generator.independent, time_limit),
+            )?,
+        };
+        let finals = match written.and_then(|g| g.finals.as_ref()) {
+            Some(g) => compile("final", &g.0)?,
+            None => compile("final", &Gen::finals(workload.final_requests()))?,
+        };
 
         let db = match &def.db {
             Some(path) => Some(crate::builtin::load_db(path)?),
@@ -117,11 +154,15 @@ impl Plan {
         };
         // Built here, not when the workload starts: a bad client setting must fail
         // before anything touches a node.
-        let client = client_factory(&def.client, workload, seed)
-            .map_err(|e| anyhow!("{name}: client: {e}"))?;
-        if def.client.kind == "etcd" && env.nodes.is_empty() {
+        let client = def
+            .client
+            .client_type()
+            .and_then(|c| c.open(workload, &def.client.options, &ClientContext { seed }))
+            .map_err(|e| anyhow!("{name}: {e}"))?;
+        if def.client.needs_nodes() && env.nodes.is_empty() {
             bail!(
-                "{name}: the etcd client needs nodes: pass --nodes, or start the lab with `splitbrain lab up`"
+                "{name}: the {} client needs nodes: pass --nodes, or start the lab with `splitbrain lab up`",
+                def.client.kind
             );
         }
         if db.is_some() && env.ssh.is_none() {
@@ -154,36 +195,15 @@ impl Plan {
             time_limit,
             op_timeout,
             generator,
+            main,
+            main_written,
+            finals,
             checkers,
             db,
             client,
             nemesis,
         })
     }
-}
-
-/// The client a definition asks for.
-fn client_factory(c: &ClientDef, workload: Workload, seed: u64) -> Result<Arc<dyn ClientFactory>> {
-    Ok(match c.kind.as_str() {
-        "etcd" => {
-            let mut options = EtcdOptions::default();
-            if let Some(rc) = &c.read_consistency {
-                options.read_consistency = rc.parse().map_err(|e: String| anyhow!(e))?;
-            }
-            Arc::new(EtcdClientFactory::new(workload, options))
-        }
-        "memory" => Arc::new(MemoryClientFactory::linearizable(workload)),
-        // Not clamped (7 is a typo, not "always"): `Plan::new` ran `TestDef::validate`,
-        // which rejects what `stale` would assert on.
-        "memory-stale" => Arc::new(MemoryClientFactory::stale(
-            workload,
-            c.stale_probability.unwrap_or(0.05),
-            seed,
-        )),
-        other => {
-            bail!("unknown client type `{other}`; expected one of: etcd, memory, memory-stale")
-        }
-    })
 }
 
 fn fastrand_seed() -> u64 {
@@ -239,11 +259,14 @@ async fn run_in(
     let mut notes = Vec::new();
     let (cluster, db) = match (&plan.db, &env.ssh) {
         (Some(def), Some(ssh)) => {
+            // Bound before connecting: lab nodes sharing the data directory would be one
+            // database, so such a lab is refused before anything reaches it.
+            let db = Db::for_nodes(def.clone(), &env.nodes).map_err(|e| anyhow!("{e}"))?;
+            db.check_private(env.lab.as_ref())?;
             tracing::info!("connecting to {} nodes over SSH", env.nodes.len());
             let cluster = Cluster::connect(&env.nodes, ssh)
                 .await
                 .map_err(|e| anyhow!("{e}"))?;
-            let db = Db::new(def.clone(), &cluster).map_err(|e| anyhow!("{e}"))?;
             (Some(cluster), Some(db))
         }
         _ => (None, None),
@@ -324,7 +347,13 @@ async fn drive(
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let factory = plan.client.clone();
-    let port = plan.def.client.port;
+    // The test's own port, else the one the database definition declares, else the
+    // client's default.
+    let port = plan
+        .def
+        .client
+        .port
+        .or_else(|| db.and_then(|d| d.def().client_port()));
     let targets: Vec<Target> = if env.nodes.is_empty() {
         vec![Target::new("local", "127.0.0.1")]
     } else {
@@ -332,11 +361,8 @@ async fn drive(
             .iter()
             .map(|n| {
                 // Clients connect to the address the database listens on ({{ip}}).
-                let ip = db
-                    .and_then(|d| d.vars(&n.name))
-                    .and_then(|v| v.get("ip").cloned())
-                    .unwrap_or_else(|| n.host.clone());
-                let t = Target::new(&n.name, &ip);
+                let ip = db.and_then(|d| d.node_ip(&n.name)).unwrap_or(&n.host);
+                let t = Target::new(&n.name, ip);
                 match port {
                     Some(p) => t.with_port(p),
                     None => t,
@@ -344,19 +370,8 @@ async fn drive(
             })
             .collect()
     };
-    let gens = plan
-        .generator
-        .workers()
-        .map_err(|e| anyhow!("workload: {e}"))?;
-    let workers: Vec<_> = gens
-        .into_iter()
-        .enumerate()
-        .map(|(i, g)| {
-            (
-                Worker::new(i, plan.concurrency, targets[i % targets.len()].clone()),
-                g,
-            )
-        })
+    let workers: Vec<Worker> = (0..plan.concurrency)
+        .map(|i| Worker::new(i, plan.concurrency, targets[i % targets.len()].clone()))
         .collect();
 
     let rec = Recorder::to_file(&run.history())?;
@@ -372,6 +387,8 @@ async fn drive(
         }
         _ => None,
     };
+    // Once per test, before any operation: what the workload needs in the database.
+    runner::client_once(runner::Once::Setup, factory.as_ref(), &targets[0], &stop).await?;
     let flush_stop = CancellationToken::new();
     let flusher = rec.spawn_flusher(Duration::from_millis(500), flush_stop.clone());
     let bar = progress_bar(plan.time_limit);
@@ -391,17 +408,29 @@ async fn drive(
     // The nemesis runs alongside the workers and stops (healing its current fault) with them.
     let nemesis_stop = stop.child_token();
     let main_phase = async {
-        let workers = runner::run_main_phase(
+        // A written main phase is bounded from outside (its phases may not sit inside a
+        // time limit); today's carries its time limit inside.
+        let main_stop = stop.child_token();
+        let limit = plan.main_written.then(|| {
+            let t = main_stop.clone();
+            let limit = plan.time_limit;
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                t.cancel();
+            })
+        });
+        let workers = runner::run_program(
             workers,
+            &plan.main,
             factory.clone(),
             rec.clone(),
-            Phase {
-                time_limit: Some(plan.time_limit),
-                op_timeout: plan.op_timeout,
-            },
-            stop.clone(),
+            plan.op_timeout,
+            main_stop,
         )
         .await;
+        if let Some(l) = limit {
+            l.abort();
+        }
         nemesis_stop.cancel();
         workers
     };
@@ -431,14 +460,30 @@ async fn drive(
     let mut workers = if stop.is_cancelled() {
         workers
     } else {
-        let finals = plan.workload.final_requests();
-        if !finals.is_empty() {
-            tracing::info!("final phase: {} request(s) per worker", finals.len());
-        }
-        runner::run_final_phase(workers, finals, factory, rec.clone(), plan.op_timeout).await
+        runner::run_program(
+            workers,
+            &plan.finals,
+            factory.clone(),
+            rec.clone(),
+            plan.op_timeout,
+            stop.clone(),
+        )
+        .await
     };
     for w in &mut workers {
         w.close().await;
+    }
+    // Once, after the final phase (and after Ctrl-C too: setup ran).
+    if let Err(e) = runner::client_once(
+        runner::Once::Teardown,
+        factory.as_ref(),
+        &targets[0],
+        &CancellationToken::new(),
+    )
+    .await
+    {
+        tracing::warn!("{e:#}");
+        notes.push(format!("{e:#}"));
     }
     flush_stop.cancel();
     let _ = flusher.await;
@@ -504,7 +549,7 @@ fn spawn_ticker(
 pub fn check_run(
     run: &RunDir,
     def: &TestDef,
-    checkers: &[splitbrain_workloads::CheckerSpec],
+    checkers: &[Box<dyn Checker>],
     notes: Vec<String>,
     allow_truncated: bool,
 ) -> Result<RunOutcome> {
@@ -542,4 +587,255 @@ pub fn check_run(
 pub fn write_results(path: &Path, results: &Results) -> Result<()> {
     let text = serde_json::to_string_pretty(results)?;
     std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use splitbrain_workloads::{Client, Outcome, Request, async_trait};
+
+    use super::*;
+
+    /// A client that logs its lifecycle, in front of the in-process register.
+    struct Logged {
+        log: Arc<Mutex<Vec<String>>>,
+        inner: Arc<dyn ClientFactory>,
+        fail_setup: bool,
+    }
+
+    struct LoggedClient {
+        log: Arc<Mutex<Vec<String>>>,
+        inner: Box<dyn Client>,
+        fail_setup: bool,
+    }
+
+    impl Logged {
+        fn push(log: &Mutex<Vec<String>>, what: String) {
+            log.lock().unwrap().push(what);
+        }
+    }
+
+    #[async_trait]
+    impl ClientFactory for Logged {
+        async fn open(&self, target: &Target, process: u64) -> Result<Box<dyn Client>> {
+            Logged::push(&self.log, format!("open {process}"));
+            Ok(Box::new(LoggedClient {
+                log: self.log.clone(),
+                inner: self.inner.open(target, process).await?,
+                fail_setup: self.fail_setup,
+            }))
+        }
+    }
+
+    #[async_trait]
+    impl Client for LoggedClient {
+        async fn setup(&mut self) -> Result<()> {
+            Logged::push(&self.log, "setup".into());
+            if self.fail_setup {
+                bail!("no table");
+            }
+            Ok(())
+        }
+
+        async fn invoke(&mut self, req: &Request) -> Outcome {
+            Logged::push(&self.log, "invoke".into());
+            self.inner.invoke(req).await
+        }
+
+        async fn teardown(&mut self) -> Result<()> {
+            Logged::push(&self.log, "teardown".into());
+            Ok(())
+        }
+
+        async fn close(&mut self) {
+            Logged::push(&self.log, "close".into());
+        }
+    }
+
+    fn plan(fail_setup: bool) -> (Plan, Arc<Mutex<Vec<String>>>) {
+        let def = TestDef::parse(
+            "name: lifecycle\nclient: {type: memory}\nworkload: {type: set}\nconcurrency: 3\nrate: 300\ntime-limit: 300ms\nseed: 1\n",
+            "lifecycle.yaml",
+        )
+        .unwrap();
+        let mut plan = Plan::new(&def, &Environment::default()).unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        plan.client = Arc::new(Logged {
+            log: log.clone(),
+            inner: plan.client.clone(),
+            fail_setup,
+        });
+        (plan, log)
+    }
+
+    #[tokio::test]
+    async fn setup_and_teardown_run_once_around_every_operation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (plan, log) = plan(false);
+        let run = Store::new(tmp.path()).create_run("lifecycle").unwrap();
+        run_in(
+            &plan,
+            &Environment::default(),
+            &run,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        let log = log.lock().unwrap().clone();
+        let count = |w: &str| log.iter().filter(|e| *e == w).count();
+        assert_eq!((count("setup"), count("teardown")), (1, 1), "{log:?}");
+        let once = format!("open {}", runner::ONCE_PROCESS);
+        // Setup on its own client, opened first and closed before any operation.
+        assert_eq!(
+            log[..3],
+            [once.clone(), "setup".into(), "close".into()],
+            "{log:?}"
+        );
+        // Teardown last, on a client of its own, after every worker closed its client.
+        let n = log.len();
+        assert_eq!(
+            log[n - 3..],
+            [once, "teardown".into(), "close".into()],
+            "{log:?}"
+        );
+        // Three workers: each opened a client, made operations (the final read among
+        // them) and closed it.
+        assert_eq!(count("close"), 3 + 2, "{log:?}");
+        assert!(count("invoke") >= 3, "{log:?}");
+    }
+
+    /// The example schedule, planned without a lab: parsed, resolved against three nodes
+    /// and etcd's definition, and its steps in order (the nemeses crate plans each step).
+    #[test]
+    fn the_example_schedule_plans_primaries_then_a_majority() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/etcd-primaries-then-majority.yaml");
+        let def = TestDef::load(&path).unwrap();
+        let env = Environment {
+            nodes: (1..=3)
+                .map(|i| Node::new(format!("n{i}"), format!("10.0.0.{i}"), 22))
+                .collect(),
+            ssh: Some(SshConfig::default()),
+            lab: None,
+        };
+        let plan = Plan::new(&def, &env).unwrap();
+        let nemesis = plan.nemesis.as_ref().unwrap();
+        assert_eq!(
+            nemesis.fault_list(),
+            [
+                splitbrain_nemeses::FaultKind::Partition,
+                splitbrain_nemeses::FaultKind::Kill
+            ]
+        );
+        let program = nemesis.schedule.as_ref().unwrap().compile().unwrap();
+        use splitbrain_nemeses::schedule::{Instr, Step};
+        let steps: Vec<String> = program
+            .code
+            .iter()
+            .map(|i| match i {
+                Instr::Step(Step::Sleep(d)) => format!("sleep {}", humantime::format_duration(*d)),
+                Instr::Step(Step::Start { kind, .. }) => format!("start-{kind}"),
+                Instr::Step(Step::Stop(kind)) => format!("stop-{kind}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "sleep 3s",
+                "start-partition",
+                "sleep 5s",
+                "stop-partition",
+                "sleep 3s",
+                "start-kill",
+                "sleep 5s",
+                "stop-kill"
+            ]
+        );
+        assert_eq!(
+            program.variants[0].partition.topologies,
+            [splitbrain_nemeses::Topology::Primaries]
+        );
+        assert_eq!(
+            program.variants[1].kill.targets,
+            [splitbrain_nemeses::target::Target::Majority]
+        );
+        // The stored test.yaml keeps the schedule.
+        let yaml = plan.def.to_yaml().unwrap();
+        assert!(
+            yaml.contains("schedule:") && yaml.contains("primaries"),
+            "{yaml}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_written_generator_runs_its_phases_in_order() {
+        let def = TestDef::parse(
+            "name: phases\nclient: {type: memory}\nworkload: {type: counter}\nconcurrency: 3\ntime-limit: 10s\nseed: 1\ngenerator:\n  main:\n    phases:\n      - {limit: 30, gen: {mix: {add: 1}}}\n      - sleep: 100ms\n      - each-worker: {once: {mix: {read: 1}}}\n  final:\n    once: {f: read}\n",
+            "phases.yaml",
+        )
+        .unwrap();
+        let plan = Plan::new(&def, &Environment::default()).unwrap();
+        assert!(plan.main_written);
+        let tmp = tempfile::tempdir().unwrap();
+        let run = Store::new(tmp.path()).create_run("phases").unwrap();
+        let started = std::time::Instant::now();
+        run_in(
+            &plan,
+            &Environment::default(),
+            &run,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        // The phases end the main phase long before the time limit.
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let text = std::fs::read_to_string(run.history()).unwrap();
+        let invokes: Vec<(u64, String)> = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|o| o["type"] == "invoke")
+            .map(|o| {
+                (
+                    o["process"].as_u64().unwrap(),
+                    o["f"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let fs: Vec<&str> = invokes.iter().map(|(_, f)| f.as_str()).collect();
+        // 30 adds among all workers (a barrier), then one read per worker, then one final read.
+        assert_eq!(fs.len(), 30 + 3 + 1, "{fs:?}");
+        assert!(fs[..30].iter().all(|f| *f == "add"), "{fs:?}");
+        assert!(fs[30..].iter().all(|f| *f == "read"), "{fs:?}");
+        let mut readers: Vec<u64> = invokes[30..33].iter().map(|(p, _)| *p).collect();
+        readers.sort();
+        assert_eq!(readers, [0, 1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_setup_stops_the_run_before_any_operation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (plan, log) = plan(true);
+        let run = Store::new(tmp.path()).create_run("lifecycle").unwrap();
+        let e = run_in(
+            &plan,
+            &Environment::default(),
+            &run,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("client setup on local: no table"),
+            "{e:#}"
+        );
+        let log = log.lock().unwrap().clone();
+        assert!(
+            !log.iter().any(|e| e == "invoke" || e == "teardown"),
+            "{log:?}"
+        );
+        let history = std::fs::read_to_string(run.history()).unwrap_or_default();
+        assert!(history.is_empty(), "{history}");
+    }
 }

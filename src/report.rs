@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use splitbrain_history::History;
-use splitbrain_reports::{Results, RunConfig};
+use splitbrain_reports::{FaultColours, Results, RunConfig};
 
 use crate::config::{Concurrency, TestDef};
 use crate::store::{RunDir, Store};
@@ -22,10 +22,8 @@ pub fn describe_run(results: &mut Results, run: &RunDir, def: &TestDef, history:
 
 /// The configuration of a run, from its effective test definition.
 pub fn run_config(def: &TestDef) -> RunConfig {
-    let client = match &def.client.read_consistency {
-        Some(rc) => format!("{} ({rc} reads)", def.client.kind),
-        None => def.client.kind.clone(),
-    };
+    // `etcd (serializable reads)`: what the client's own options change, in its own words.
+    let client = def.client.describe();
     let (nemesis, interval) = match &def.nemesis {
         Some(n) => (
             n.fault_list()
@@ -82,20 +80,31 @@ pub fn write_reports(run: &RunDir, results: &Results, history: &History) -> Opti
     let index_href = store
         .as_ref()
         .map(|_| format!("../../{}", splitbrain_reports::INDEX_FILE));
-    let written =
-        match splitbrain_reports::write_run(&run.path, results, history, index_href.as_deref()) {
-            Ok(w) => Some(w.report),
-            Err(e) => {
-                tracing::error!("{e}");
-                None
-            }
-        };
+    let written = match splitbrain_reports::write_run(
+        &run.path,
+        results,
+        history,
+        index_href.as_deref(),
+        &fault_colours(),
+    ) {
+        Ok(w) => Some(w.report),
+        Err(e) => {
+            tracing::error!("{e}");
+            None
+        }
+    };
     if let Some(store) = store
         && let Err(e) = write_index(&store)
     {
         tracing::error!("cannot update the store index: {e:#}");
     }
     written
+}
+
+/// The colour of each fault in the report: each fault module's own (the nemeses' table).
+fn fault_colours() -> FaultColours {
+    // The table's colours are constants, checked by the test below.
+    FaultColours::from_pairs(splitbrain_nemeses::fault_colours()).unwrap_or_default()
 }
 
 /// The store a run directory belongs to: `<store>/<test>/<time>` → `<store>`.
@@ -127,5 +136,12 @@ mod tests {
             Some("2026-11-25T05:32:53.462Z")
         );
         assert_eq!(started("not-a-time"), None);
+    }
+
+    #[test]
+    fn every_fault_has_a_valid_colour() {
+        let pairs = splitbrain_nemeses::fault_colours();
+        assert!(!pairs.is_empty());
+        splitbrain_reports::FaultColours::from_pairs(pairs).unwrap();
     }
 }

@@ -1,15 +1,19 @@
 //! The runner: concurrent workers drive clients, and every op is recorded as it happens.
 //!
 //! Each of `concurrency` workers owns a client talking to node `worker mod n`
-//! and loops: wait its stagger, ask its generator for a request, record the
-//! invocation, invoke with the per-op timeout, record the completion. The
-//! outcome rules are the ones every result depends on:
+//! and loops over its cursor of the phase's compiled generator ([`run_program`]):
+//! wait until the request is due (the stagger), record the invocation, invoke
+//! with the per-op timeout, record the completion; or pause, or wait at a
+//! phase's barrier. The outcome rules are the ones every result depends on:
 //!
 //! - `ok` and `fail` come from the client (`fail` only when the op certainly
 //!   did not take effect);
 //! - a timeout, or any ambiguous error, is `info`; the worker then closes its
 //!   client and continues under a fresh process id (`process + concurrency`, as
 //!   Jepsen does), so no process is ever reused after `info`.
+//!
+//! Around the phases, the client's once-per-test steps ([`client_once`]): setup before
+//! the main phase, teardown after the final phase, each on one client opened for it.
 //!
 //! The [`Recorder`] assigns indexes and monotonic timestamps under one lock
 //! and streams every op to `history.jsonl`, flushed at least every 500 ms, so a
@@ -25,7 +29,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use splitbrain_history::codec::JsonlWriter;
 use splitbrain_history::{Op, OpType, Process, Value};
-use splitbrain_workloads::{Client, ClientFactory, Outcome, Request, Target, WorkerGenerator};
+use splitbrain_workloads::{Client, ClientFactory, Clock, Next, Outcome, Program, Request, Target};
 use tokio_util::sync::CancellationToken;
 
 /// Live counts for the progress bar and the summary.
@@ -149,13 +153,6 @@ impl Recorder {
     }
 }
 
-/// What the workers run: one phase of the test.
-pub struct Phase {
-    /// Wall-clock limit; `None` runs until `requests` are exhausted.
-    pub time_limit: Option<Duration>,
-    pub op_timeout: Duration,
-}
-
 /// A worker's state across phases: its index, current process and client.
 pub struct Worker {
     pub index: usize,
@@ -252,45 +249,68 @@ impl Worker {
     }
 }
 
-/// Runs the main phase: every worker loops over its generator until the time
-/// limit passes or `stop` is cancelled.
-pub async fn run_main_phase(
-    workers: Vec<(Worker, WorkerGenerator)>,
+/// Runs one phase from a compiled generator ([`Program`], Jepsen's combinators): worker
+/// `i` follows its own cursor until it is done or `stop` is cancelled. A request is issued
+/// when it is due (Jepsen's stagger: the previous request's start plus its delay), a pause
+/// waits, a barrier waits for every worker (or `stop`).
+pub async fn run_program(
+    workers: Vec<Worker>,
+    program: &Program,
     factory: Arc<dyn ClientFactory>,
     rec: Recorder,
-    phase: Phase,
+    op_timeout: Duration,
     stop: CancellationToken,
 ) -> Vec<Worker> {
-    let deadline = phase.time_limit.map(|l| tokio::time::Instant::now() + l);
+    let epoch = tokio::time::Instant::now();
+    let barriers: Arc<Vec<tokio::sync::Barrier>> = Arc::new(
+        (0..program.barriers())
+            .map(|_| tokio::sync::Barrier::new(workers.len()))
+            .collect(),
+    );
     let mut tasks = Vec::with_capacity(workers.len());
-    for (mut worker, mut generator) in workers {
+    for (mut worker, mut cursor) in workers.into_iter().zip(program.workers()) {
         let factory = factory.clone();
         let rec = rec.clone();
         let stop = stop.clone();
-        let op_timeout = phase.op_timeout;
+        let barriers = barriers.clone();
         tasks.push(tokio::spawn(async move {
-            // Jepsen's stagger: the next op is due at the previous op's start plus a
-            // random delay, so slow ops do not lower the rate below the target.
-            let mut next_at = tokio::time::Instant::now() + generator.delay();
+            let mut clock = Clock::default();
             loop {
-                if stop.is_cancelled() || deadline.is_some_and(|d| next_at >= d) {
+                if stop.is_cancelled() {
                     break;
                 }
-                if next_at > tokio::time::Instant::now() {
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(next_at) => {}
-                        _ = stop.cancelled() => break,
+                clock.now = epoch.elapsed();
+                match cursor.next(clock) {
+                    Next::Op { req, due, delay } => {
+                        if due > clock.now {
+                            tokio::select! {
+                                _ = tokio::time::sleep_until(epoch + due) => {}
+                                _ = stop.cancelled() => break,
+                            }
+                        }
+                        clock.last_start = epoch.elapsed();
+                        worker.invoke(req, factory.as_ref(), &rec, op_timeout).await;
+                        if delay.is_zero() {
+                            // Without a rate, yield so that one worker cannot starve the
+                            // others (in-process clients complete without ever awaiting).
+                            tokio::task::yield_now().await;
+                        }
                     }
-                }
-                let started = tokio::time::Instant::now();
-                let req = generator.next_request();
-                worker.invoke(req, factory.as_ref(), &rec, op_timeout).await;
-                let delay = generator.delay();
-                next_at = started + delay;
-                if delay.is_zero() {
-                    // Without a rate, yield so that one worker cannot starve the others
-                    // (in-process clients complete without ever awaiting).
-                    tokio::task::yield_now().await;
+                    Next::Pause(until) => {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(epoch + until) => {}
+                            _ = stop.cancelled() => break,
+                        }
+                        clock.last_start = epoch.elapsed();
+                    }
+                    Next::Barrier(b) => {
+                        tokio::select! {
+                            _ = barriers[b].wait() => {}
+                            _ = stop.cancelled() => break,
+                        }
+                        clock.last_start = epoch.elapsed();
+                    }
+                    Next::Done => break,
                 }
             }
             worker
@@ -306,35 +326,58 @@ pub async fn run_main_phase(
     out
 }
 
-/// Runs the final phase: each worker invokes the given requests once, in order
-/// (e.g. the set workload's final read), bounded by the op timeout.
-pub async fn run_final_phase(
-    workers: Vec<Worker>,
-    requests: Vec<Request>,
-    factory: Arc<dyn ClientFactory>,
-    rec: Recorder,
-    op_timeout: Duration,
-) -> Vec<Worker> {
-    if requests.is_empty() {
-        return workers;
+/// A client's once-per-test step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Once {
+    Setup,
+    Teardown,
+}
+
+impl std::fmt::Display for Once {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Once::Setup => "setup",
+            Once::Teardown => "teardown",
+        })
     }
-    let mut tasks = Vec::new();
-    for mut worker in workers {
-        let factory = factory.clone();
-        let rec = rec.clone();
-        let requests = requests.clone();
-        tasks.push(tokio::spawn(async move {
-            for req in requests {
-                worker.invoke(req, factory.as_ref(), &rec, op_timeout).await;
-            }
-            worker
-        }));
-    }
-    let mut out = Vec::new();
-    for t in tasks {
-        if let Ok(w) = t.await {
-            out.push(w);
-        }
-    }
-    out
+}
+
+/// How long a setup or teardown may take: a few operations, given time for a
+/// database that is slow to answer right after it started.
+pub const ONCE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The process id of the client opened for setup and teardown: no worker's
+/// (workers count up from 0), and never in the history.
+pub const ONCE_PROCESS: u64 = u64::MAX;
+
+/// Opens one client on `target`, runs `step` on it, and closes it (Jepsen's
+/// `setup!` / `teardown!`), within [`ONCE_TIMEOUT`] or until `stop`.
+pub async fn client_once(
+    step: Once,
+    factory: &dyn ClientFactory,
+    target: &Target,
+    stop: &CancellationToken,
+) -> Result<()> {
+    let run = async {
+        let mut client = factory
+            .open(target, ONCE_PROCESS)
+            .await
+            .with_context(|| format!("could not open a client to {}", target.name))?;
+        let result = match step {
+            Once::Setup => client.setup().await,
+            Once::Teardown => client.teardown().await,
+        };
+        client.close().await;
+        result
+    };
+    let result = tokio::select! {
+        // The step first: a step with nothing to do completes even after Ctrl-C.
+        biased;
+        r = tokio::time::timeout(ONCE_TIMEOUT, run) => match r {
+            Ok(r) => r,
+            Err(_) => Err(anyhow::anyhow!("timed out after {ONCE_TIMEOUT:?}")),
+        },
+        _ = stop.cancelled() => Err(anyhow::anyhow!("interrupted")),
+    };
+    result.with_context(|| format!("client {step} on {}", target.name))
 }

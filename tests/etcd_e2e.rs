@@ -1,5 +1,5 @@
-//! End to end on a real 3-node lab with etcd, no faults: the register, set and
-//! counter workloads all come out valid and the store holds every file.
+//! End to end on a real 3-node lab with etcd, no faults: the register, set,
+//! counter and unique-ids workloads all come out valid and the store holds every file.
 //! Needs root (runs under CI=true; skips elsewhere with the reason).
 
 mod common;
@@ -13,7 +13,12 @@ fn etcd_register_set_and_counter_are_valid_on_a_three_node_lab() {
     }
     let lab = Lab::up("e2e", 60, 3);
     let store = tempfile::tempdir().unwrap();
-    for test in ["etcd-register", "etcd-set", "etcd-counter"] {
+    for test in [
+        "etcd-register",
+        "etcd-set",
+        "etcd-counter",
+        "etcd-unique-ids",
+    ] {
         let def = repo().join(format!("tests/{test}.yaml"));
         let out = run(
             &repo(),

@@ -2,8 +2,12 @@
 //! `lab down`, as commands with exit codes and messages. Needs root and the lab's packages;
 //! runs under CI=true, skips elsewhere.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
+
+use common::lab_available;
 
 const BIN: &str = env!("CARGO_BIN_EXE_splitbrain");
 const LAB_DIR: &str = "/var/cache/splitbrain/test-tcli";
@@ -23,33 +27,6 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn lab_available(test: &str) -> bool {
-    let root = String::from_utf8(Command::new("id").arg("-u").output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        == "0";
-    let tools = ["/usr/sbin/sshd", "/usr/bin/etcd"]
-        .iter()
-        .all(|p| Path::new(p).exists())
-        && Command::new("sh")
-            .arg("-c")
-            .arg("command -v ip && command -v iptables && command -v etcdctl")
-            .output()
-            .unwrap()
-            .status
-            .success();
-    match (root, tools) {
-        (true, true) => true,
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{test}: CI=true but root={root}, lab tools installed={tools}")
-        }
-        _ => {
-            eprintln!("SKIPPED {test}: needs root and the lab packages (scripts/install-deps)");
-            false
-        }
-    }
 }
 
 #[test]

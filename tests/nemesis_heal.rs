@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use common::{Lab, bin, lab_available, read_json, repo, run};
 use nemesis_common::{check_nemesis_ops, history, leftovers};
+use splitbrain_history::fault_op::CLOCK_OFFSETS;
+use splitbrain_history::{FaultEdge, FaultOp};
 
 fn probe_test() -> String {
     repo()
@@ -47,10 +49,10 @@ fn wait_for_active_fault(store: &Path, child: &mut Child, limit: Duration) -> St
                     && op["process"] == "nemesis"
                 {
                     let f = op["f"].as_str().unwrap_or("");
-                    if f.starts_with("start-") {
-                        open = Some(f.to_string());
-                    } else if f.starts_with("stop-") {
-                        open = None;
+                    match FaultOp::parse(f).map(|o| o.edge) {
+                        Some(FaultEdge::Start) => open = Some(f.to_string()),
+                        Some(FaultEdge::Stop) => open = None,
+                        None => {}
                     }
                 }
             }
@@ -158,8 +160,8 @@ fn faults_heal_after_a_run_after_sigint_and_with_splitbrain_heal() {
     );
     let fs = check_nemesis_ops(&history(&dir));
     assert_eq!(
-        fs.iter().rev().find(|f| !f.starts_with("clock")).unwrap(),
-        &active.replace("start-", "stop-")
+        fs.iter().rev().find(|f| *f != CLOCK_OFFSETS).unwrap(),
+        &FaultOp::stop(FaultOp::parse(&active).unwrap().fault).name()
     );
     let left = leftovers(&lab.dir);
     assert!(left.is_empty(), "after SIGINT: {left:#?}");
@@ -240,35 +242,35 @@ fn inject_everything(lab_dir: &Path) {
             .unwrap();
         let db = Db::new(DbDef::load(Path::new(&probe_db())).unwrap(), &cluster).unwrap();
         let record: Record = std::sync::Arc::new(|_| {});
-        let config = NemesisConfig::with_faults(&Fault::ALL);
+        let config = NemesisConfig::with_faults(&FaultKind::ALL);
         let nemesis = Nemesis::setup(&cluster, Some(&db), &config, 9, record)
             .await
             .unwrap();
         let names: Vec<String> = ["n1", "n2", "n3"].map(String::from).to_vec();
         let one = |n: &str| vec![n.to_string()];
         for action in [
-            Action::Partition {
+            Action::from(Partition {
                 topology: Topology::Grudge,
                 grudge: grudge::complete(&[one("n1"), one("n2"), one("n3")]),
                 note: None,
-            },
-            Action::Kill {
+            }),
+            Action::from(Kill {
                 target: Target::Nodes,
                 nodes: one("n1"),
                 note: None,
-            },
-            Action::Pause {
+            }),
+            Action::from(Pause {
                 target: Target::Nodes,
                 nodes: one("n2"),
                 note: None,
-            },
-            Action::Clock {
+            }),
+            Action::from(Clock {
                 target: Target::Nodes,
                 nodes: one("n3"),
                 change: ClockChange::Bump { offset_ms: -9000 },
                 note: None,
-            },
-            Action::Clock {
+            }),
+            Action::from(Clock {
                 target: Target::Nodes,
                 nodes: one("n2"),
                 change: ClockChange::Strobe {
@@ -277,8 +279,8 @@ fn inject_everything(lab_dir: &Path) {
                     duration_ms: 60_000,
                 },
                 note: None,
-            },
-            Action::Packet {
+            }),
+            Action::from(Packet {
                 target: Target::All,
                 nodes: names.clone(),
                 peers: vec![],
@@ -288,7 +290,7 @@ fn inject_everything(lab_dir: &Path) {
                     ..Netem::default()
                 },
                 note: None,
-            },
+            }),
         ] {
             nemesis
                 .start(&action)

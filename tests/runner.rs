@@ -188,3 +188,63 @@ fn a_bad_client_setting_fails_before_the_run_starts() {
         "a run was started (store created) before the client setting was checked"
     );
 }
+
+#[test]
+fn unique_ids_in_process_are_valid_and_a_store_that_repeats_ids_is_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, client, code, verdict) in [
+        ("ids", "{type: memory}", 0, "valid"),
+        (
+            "stale-ids",
+            "{type: memory-stale, options: {stale-probability: 0.05}}",
+            1,
+            "invalid",
+        ),
+    ] {
+        let def = write_test(
+            tmp.path(),
+            name,
+            &format!(
+                "client: {client}\nworkload: {{type: unique-ids}}\nconcurrency: 4\nrate: 1000\ntime-limit: 1s\nseed: 5\n"
+            ),
+        );
+        let out = run(tmp.path(), &["test", def.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dir = latest(&tmp.path().join("store"), name);
+        let results = read_json(&dir.join("results.json"));
+        let checkers = results["checkers"].as_array().unwrap();
+        assert_eq!(checkers[0]["name"], "unique-ids", "{results}");
+        assert_eq!(checkers[0]["verdict"], verdict, "{results}");
+        assert_eq!(checkers[1]["name"], "stats");
+        // What ran, as the stored test.yaml says it, runs again the same: `analyze` reads it.
+        let yaml = std::fs::read_to_string(dir.join("test.yaml")).unwrap();
+        assert!(yaml.contains("unique-ids"), "{yaml}");
+        let again = run(tmp.path(), &["analyze", dir.to_str().unwrap()]);
+        assert_eq!(again.status.code(), Some(code));
+    }
+}
+
+#[test]
+fn a_client_option_of_another_client_is_rejected_with_its_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let def = write_test(
+        tmp.path(),
+        "wrong-option",
+        "client:\n  type: memory\n  options:\n    read-consistency: serializable\n",
+    );
+    let out = run(tmp.path(), &["test", def.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("wrong-option.yaml:5:5")
+            && err.contains("client `memory`")
+            && err.contains("unknown field `read-consistency`"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("store").exists());
+}

@@ -19,13 +19,67 @@
 //! is nothing to judge (`Unknown`); so is a history whose adds or reads carry
 //! something other than integers.
 
+use std::any::Any;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType, Process, Value};
 
-use crate::Verdict;
 use crate::result::{LeftOut, LeftOutReason, LeftOutTally};
+use crate::{CheckError, Checked, Checker, Finding, Limits, Verdict};
+
+/// The checker's name in test definitions and `results.json`.
+pub const NAME: &str = "counter";
+
+/// [`check`] as a [`Checker`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CounterChecker;
+
+impl Checker for CounterChecker {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn check(&self, history: &History, _: &Limits) -> Result<Checked, CheckError> {
+        Ok(Checked::new(NAME, check(history)))
+    }
+}
+
+impl Finding for CounterResult {
+    fn verdict(&self) -> Verdict {
+        self.verdict
+    }
+
+    /// "12 reads, all within bounds", or the first read out of bounds, or why there
+    /// was nothing to judge.
+    fn summary(&self) -> String {
+        match (&self.reason, self.errors.first()) {
+            (Some(reason), _) => reason.clone(),
+            (None, None) => format!("{} reads, all within bounds", self.read_count),
+            (None, Some(e)) => format!(
+                "{} of {} reads out of bounds; first: process {} read {} (bounds {}..={})",
+                self.errors.len(),
+                self.read_count,
+                e.process,
+                e.value,
+                e.lower,
+                e.upper
+            ),
+        }
+    }
+
+    fn left_out(&self) -> &[LeftOut] {
+        &self.left_out
+    }
+
+    fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
 
 /// What the counter checker found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

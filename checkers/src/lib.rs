@@ -13,6 +13,15 @@
 //! their type, and explanations say so when that decides a verdict
 //! ([`equality`]).
 //!
+//! ## Checkers
+//!
+//! A checker is a [`Checker`]: a name and `check(&History, &Limits)`, answering a
+//! [`Checked`] (verdict, one-line summary, and its own typed result, a
+//! [`Finding`]), as Jepsen's checker protocol. One module each —
+//! [`linearizable`], [`set`], [`counter`], [`stats`], [`unique_ids`] — listed once in
+//! the [`registry`], which test definitions name them through; [`compose`] runs
+//! several over one history.
+//!
 //! ## The story of a check
 //!
 //! [`check_linearizable`] takes a history, a [`ModelSpec`] and [`Limits`]:
@@ -80,6 +89,8 @@
 //! println!("{}", result.counterexample.unwrap().message);
 //! ```
 
+mod checker;
+pub mod compose;
 mod counterexample;
 mod engine;
 pub mod equality;
@@ -87,22 +98,26 @@ mod hash;
 pub mod heap;
 mod jit;
 mod limits;
-mod linearizable;
+pub mod linearizable;
 pub mod model;
 mod problem;
+pub mod registry;
 mod result;
 mod wgl;
 
-// Set, counter and stats checkers (workloads engineer).
+// The checkers besides linearizability, one module each.
 pub mod counter;
 pub mod set;
 pub mod stats;
 #[doc(hidden)]
 pub mod testing;
+pub mod unique_ids;
 
+pub use checker::{Checked, Checker, Finding};
+pub use compose::Compose;
 pub use equality::TypeClash;
 pub use limits::{EngineChoice, Limits};
-pub use linearizable::{check_linearizable, check_with_model};
+pub use linearizable::{LinearizableChecker, check_linearizable, check_with_model};
 pub use model::{Model, ModelKind, ModelSpec};
 pub use problem::CheckError;
 pub use result::{

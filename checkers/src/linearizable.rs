@@ -1,6 +1,7 @@
 //! The linearizability check: split by key, compile, pick or race engines,
-//! and gather the answers.
+//! and gather the answers; [`LinearizableChecker`] is the same as a [`Checker`].
 
+use std::any::Any;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Instant;
 
@@ -17,7 +18,78 @@ use crate::result::{
     Counterexample, Engine, KeyResult, LeftOutReason, LeftOutTally, LinearizabilityResult, Stats,
     UnknownCause, Verdict,
 };
-use crate::{counterexample, jit, wgl};
+use crate::{Checked, Checker, Finding, counterexample, jit, wgl};
+
+/// The checker's name in test definitions and `results.json`.
+pub const NAME: &str = "linearizable";
+
+/// Linearizability against one model, as a [`Checker`]; the limits it is given bound
+/// the search.
+#[derive(Debug, Clone)]
+pub struct LinearizableChecker {
+    model: ModelSpec,
+}
+
+impl LinearizableChecker {
+    pub fn new(model: ModelSpec) -> LinearizableChecker {
+        LinearizableChecker { model }
+    }
+
+    pub fn model(&self) -> &ModelSpec {
+        &self.model
+    }
+}
+
+impl Checker for LinearizableChecker {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn check(&self, history: &History, limits: &Limits) -> Result<Checked, CheckError> {
+        let result = check_linearizable(history, &self.model, limits)?;
+        Ok(Checked::new(NAME, result))
+    }
+}
+
+impl Finding for LinearizabilityResult {
+    fn verdict(&self) -> Verdict {
+        self.verdict
+    }
+
+    /// "linearizable (3 keys, 1200 ops checked in 40 ms)", "not linearizable: " and
+    /// the counterexample's message, or "unknown: " and what ran out.
+    fn summary(&self) -> String {
+        match self.verdict {
+            Verdict::Valid => format!(
+                "linearizable ({} keys, {} ops checked in {:.0} ms)",
+                self.stats.keys, self.stats.calls, self.stats.elapsed_ms
+            ),
+            Verdict::Invalid => self
+                .counterexample
+                .as_ref()
+                .map(|c| format!("not linearizable: {}", c.message))
+                .unwrap_or_else(|| "not linearizable".into()),
+            Verdict::Unknown => format!(
+                "unknown: {}",
+                self.unknown_reason
+                    .as_deref()
+                    .unwrap_or("search did not finish")
+            ),
+        }
+    }
+
+    fn left_out(&self) -> &[crate::LeftOut] {
+        &self.left_out
+    }
+
+    fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
 
 /// Checks that `history` is linearizable with respect to `model`.
 ///

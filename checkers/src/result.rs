@@ -184,6 +184,9 @@ pub enum LeftOutReason {
     NotInModel,
     /// Reads the checker does not judge: the set's reads before its last add.
     NotFinal,
+    /// Calls whose outcome is unknown (`info`, or never completed) and that the
+    /// checker cannot use: a unique-ids `generate` whose id nobody saw.
+    UnknownOutcome,
 }
 
 /// How many history entries a checker left out for one reason.
@@ -211,6 +214,7 @@ impl LeftOut {
                 format!("{n} info read{}", if n == 1 { "" } else { "s" })
             }
             LeftOutReason::NotInModel => format!("{n} {ops} with f=`{name}` not in the model"),
+            LeftOutReason::UnknownOutcome => format!("{n} {ops} with unknown outcome"),
             LeftOutReason::NotFinal => {
                 format!(
                     "{n} read{} before the last add",

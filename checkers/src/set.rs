@@ -20,13 +20,65 @@
 //! Valid iff `lost`, `unexpected` and `failed_present` are empty. Without any
 //! final read there is nothing to judge: `Unknown`, with the reason.
 
+use std::any::Any;
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType, Value};
 
-use crate::Verdict;
 use crate::result::{LeftOut, LeftOutReason, LeftOutTally};
+use crate::{CheckError, Checked, Checker, Finding, Limits, Verdict};
+
+/// The checker's name in test definitions and `results.json`.
+pub const NAME: &str = "set";
+
+/// [`check`] as a [`Checker`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SetChecker;
+
+impl Checker for SetChecker {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn check(&self, history: &History, _: &Limits) -> Result<Checked, CheckError> {
+        Ok(Checked::new(NAME, check(history)))
+    }
+}
+
+impl Finding for SetResult {
+    fn verdict(&self) -> Verdict {
+        self.verdict
+    }
+
+    /// "2 of 3 acknowledged elements read; 1 lost, 0 unexpected, 0 recovered", or why
+    /// there was nothing to judge.
+    fn summary(&self) -> String {
+        match &self.reason {
+            Some(reason) => reason.clone(),
+            None => format!(
+                "{} of {} acknowledged elements read; {} lost, {} unexpected, {} recovered",
+                self.ok_count,
+                self.acknowledged_count,
+                self.lost.len(),
+                self.unexpected.len(),
+                self.recovered.len()
+            ),
+        }
+    }
+
+    fn left_out(&self) -> &[LeftOut] {
+        &self.left_out
+    }
+
+    fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
 
 /// What the set checker found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

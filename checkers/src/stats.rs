@@ -10,13 +10,59 @@
 //! pass. A history without client operations, or in which none succeeded, is
 //! too little to judge: `Unknown`, with the reason.
 
+use std::any::Any;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType};
 
-use crate::Verdict;
 use crate::result::{LeftOut, LeftOutTally};
+use crate::{CheckError, Checked, Checker, Finding, Limits, Verdict};
+
+/// The checker's name in test definitions and `results.json`.
+pub const NAME: &str = "stats";
+
+/// [`check`] as a [`Checker`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StatsChecker;
+
+impl Checker for StatsChecker {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn check(&self, history: &History, _: &Limits) -> Result<Checked, CheckError> {
+        Ok(Checked::new(NAME, check(history)))
+    }
+}
+
+impl Finding for StatsResult {
+    fn verdict(&self) -> Verdict {
+        self.verdict
+    }
+
+    /// "1200 ops: 1100 ok, 20 fail, 80 info", or why the verdict is not valid.
+    fn summary(&self) -> String {
+        self.reason.clone().unwrap_or_else(|| {
+            format!(
+                "{} ops: {} ok, {} fail, {} info",
+                self.total.count, self.total.ok_count, self.total.fail_count, self.total.info_count
+            )
+        })
+    }
+
+    fn left_out(&self) -> &[LeftOut] {
+        &self.left_out
+    }
+
+    fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
 
 /// Outcome counts of a group of operations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

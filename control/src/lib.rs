@@ -15,20 +15,29 @@
 //!
 //! 2. **The lab** ([`lab`]). Nodes made of Linux namespaces on this machine, each with its own
 //!    address, sshd, hostname, process table and private `/opt`, `/run`, `/tmp`, `/var/log` and
-//!    database directory. [`lab::up`] writes an [`Inventory`] that every other command uses by
-//!    default; [`lab::down`] removes everything, even after a crash.
+//!    database directories (each definition's `private_dirs`). [`lab::up`] writes an
+//!    [`Inventory`] that every other command uses by default; [`lab::down`] removes everything,
+//!    even after a crash. With the `testing` feature, `testing::lab` is the one kit every
+//!    crate's lab tests use.
 //!
 //! 3. **Databases** ([`db`]). A YAML definition ([`db::DbDef`], e.g. `dbs/etcd.yaml`) says how
 //!    to install, configure, start, probe, kill, pause, find the leader of and tear down a
-//!    database; [`db::Db`] carries that out on a [`Cluster`].
+//!    database, and what the harness needs: the client port and the directories each lab node
+//!    must have to itself; [`db::Db`] carries that out on a [`Cluster`], exposes each node's
+//!    values typed ([`db::Db::node_ip`], [`db::Db::data_dir`], ...) and refuses a lab whose
+//!    nodes would share them ([`db::Db::check_private`]).
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use splitbrain_control::{lab, db, Cluster, Cmd};
-//! let inventory = lab::up(&lab::LabConfig::new(3)).await?;
+//! let def = db::DbDef::load("dbs/etcd.yaml".as_ref())?;
+//! let mut cfg = lab::LabConfig::new(3);
+//! cfg.make_private(def.private_dirs()); // /var/lib/etcd: one per node
+//! let inventory = lab::up(&cfg).await?;
 //! let cluster = Cluster::connect(&inventory.nodes, &inventory.ssh_config()).await?;
 //! let hostnames = cluster.exec_all(&Cmd::new("hostname")).await.into_result()?;
-//! let etcd = db::Db::new(db::DbDef::load("dbs/etcd.yaml".as_ref())?, &cluster)?;
+//! let etcd = db::Db::new(def, &cluster)?;
+//! etcd.check_private(inventory.lab.as_ref())?;
 //! etcd.setup(&cluster).await?;
 //! etcd.kill(&cluster.sessions()[1]).await?;
 //! etcd.teardown_all(&cluster).await?;
@@ -45,6 +54,8 @@ pub mod lab;
 pub mod node;
 pub mod quote;
 pub mod ssh;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use cluster::{Cluster, NodeErrors, NodeResults};
 pub use cmd::{Cmd, CmdError};

@@ -12,12 +12,14 @@
 //!
 //! Connection errors are retried with backoff (the command never started); a command that
 //! ran and failed is never retried, and one cut off mid-way is reported as
-//! [`RemoteError::Lost`]: it may or may not have taken effect.
+//! [`RemoteError::Lost`]: it may or may not have taken effect. A node whose reconnect
+//! failed is held down for [`DOWN_HOLD`]: commands to it fail at once instead of each
+//! waiting out every retry, so cleanup after a node died takes seconds, not minutes.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio as StdStdio;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openssh::{KnownHosts, SessionBuilder, Stdio};
 use tokio::io::AsyncWriteExt;
@@ -104,7 +106,14 @@ pub struct Session {
     config: Arc<SshConfig>,
     conn: Mutex<Arc<Conn>>,
     permits: Semaphore,
+    /// When a reconnect last failed (all its retries): the node is taken to be down
+    /// until [`DOWN_HOLD`] later, or until a reconnect succeeds.
+    down_since: std::sync::Mutex<Option<Instant>>,
 }
+
+/// How long a node whose reconnect failed is held down before the next command tries to
+/// reach it again.
+pub const DOWN_HOLD: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,6 +131,7 @@ impl Session {
             config,
             conn: Mutex::new(Arc::new(conn)),
             permits,
+            down_since: std::sync::Mutex::new(None),
         })
     }
 
@@ -281,8 +291,9 @@ impl Session {
             tracing::debug!(node = %node, cmd = %line, "exec");
             match command.spawn().await {
                 Ok(child) => break child,
-                // The channel was never opened: nothing ran, so trying again is safe.
-                Err(e) if attempt < self.config.retries => {
+                // The channel was never opened: nothing ran, so trying again is safe —
+                // unless the node is held down, where trying again only waits.
+                Err(e) if attempt < self.config.retries && !self.held_down() => {
                     attempt += 1;
                     tracing::warn!(node = %node, error = %chain(&e), attempt, "cannot open an SSH channel; reconnecting");
                     tokio::time::sleep(backoff(attempt)).await;
@@ -359,6 +370,16 @@ impl Session {
         })
     }
 
+    /// Whether a reconnect failed less than [`DOWN_HOLD`] ago.
+    fn held_down(&self) -> bool {
+        let since = *self.down_since.lock().unwrap_or_else(|p| p.into_inner());
+        since.is_some_and(|t| t.elapsed() < DOWN_HOLD)
+    }
+
+    fn set_down(&self, down: bool) {
+        *self.down_since.lock().unwrap_or_else(|p| p.into_inner()) = down.then(Instant::now);
+    }
+
     /// Replaces the master connection if it is still the one that failed and is dead.
     async fn reconnect(&self, failed_generation: u64) {
         let mut guard = self.conn.lock().await;
@@ -368,9 +389,18 @@ impl Session {
         if guard.ssh.check().await.is_ok() {
             return; // the master is fine; the channel failure was transient
         }
+        if self.held_down() {
+            return; // another command just found it down
+        }
         match connect_with_retries(&self.node, &self.config, failed_generation + 1).await {
-            Ok(conn) => *guard = Arc::new(conn),
-            Err(e) => tracing::warn!(node = %self.node.name, error = %e, "reconnect failed"),
+            Ok(conn) => {
+                *guard = Arc::new(conn);
+                self.set_down(false);
+            }
+            Err(e) => {
+                tracing::warn!(node = %self.node.name, error = %e, hold = ?DOWN_HOLD, "reconnect failed; the node is held down");
+                self.set_down(true);
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use splitbrain_control::db::{Db, DbDef};
 use splitbrain_control::{Cluster, Cmd, Node, Session};
 
-use common::{config, connect, lab_available, with_lab};
+use common::{FAKETIME, available, config, connect, lab_available, with_lab};
 
 const EVIL: &str = "$(touch /tmp/sb-pwned) `touch /tmp/sb-pwned`; touch /tmp/sb-pwned && echo ' \"q\" \\ $HOME\nline2 | x > /tmp/sb-pwned";
 
@@ -117,7 +117,10 @@ teardown:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn clock_section_runs_the_daemon_under_libfaketime() {
-    if !lab_available("clock_section_runs_the_daemon_under_libfaketime") {
+    if !available(
+        "clock_section_runs_the_daemon_under_libfaketime",
+        &[FAKETIME],
+    ) {
         return;
     }
     with_lab(config("tclk", 32, 1), |inv| async move {

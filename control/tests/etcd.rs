@@ -12,7 +12,7 @@ use std::time::Duration;
 use splitbrain_control::Cmd;
 use splitbrain_control::db::{Db, DbDef};
 
-use common::{config, connect, lab_available, with_lab};
+use common::{ETCD, available, config, connect, with_lab};
 
 /// A minimal HTTP/1.1 client for etcd's JSON gateway (host → node address only).
 fn http(host: &str, method: &str, path: &str, body: &str) -> std::io::Result<String> {
@@ -84,7 +84,7 @@ fn becomes_healthy(host: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn etcd_cluster_on_the_lab_survives_a_sigkill_and_leaves_nothing_behind() {
-    if !lab_available("etcd_cluster_on_the_lab") {
+    if !available("etcd_cluster_on_the_lab", ETCD) {
         return;
     }
     let def_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dbs/etcd.yaml");
@@ -92,6 +92,9 @@ async fn etcd_cluster_on_the_lab_survives_a_sigkill_and_leaves_nothing_behind() 
     with_lab(config("tetcd", 21, 3), move |inv| async move {
         let cluster = connect(&inv).await;
         let db = Db::new(def, &cluster).unwrap();
+        // The kit's lab makes etcd's private_dirs private, as `splitbrain lab up` does.
+        db.check_private(inv.lab.as_ref())
+            .unwrap_or_else(|e| panic!("{e}"));
         db.setup(&cluster)
             .await
             .unwrap_or_else(|e| panic!("etcd setup:\n{e}"));

@@ -251,3 +251,50 @@ async fn lab_up_refuses_a_lab_that_is_already_up_and_bad_node_names() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_that_died_is_held_down_so_commands_to_it_fail_at_once() {
+    if !lab_available("a_node_that_died_is_held_down_so_commands_to_it_fail_at_once") {
+        return;
+    }
+    let cfg = config("tdown", 16, 2);
+    let dir = cfg.dir.clone();
+    with_lab(cfg, |inv| async move {
+        let cluster = connect(&inv).await;
+        let n1 = cluster.session("n1").unwrap();
+        n1.exec(&Cmd::new("true")).await.unwrap();
+        // The node dies with its PID 1 (its sshd); its network stays, so connecting is refused.
+        let pid: i32 = std::fs::read_to_string(dir.join("nodes/n1/pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        // The first command finds out the slow way: every reconnect attempt fails.
+        let first = Instant::now();
+        assert!(n1.exec(&Cmd::new("true")).await.is_err());
+        eprintln!(
+            "first command to the dead node failed after {:?}",
+            first.elapsed()
+        );
+        // The next ones fail at once instead of waiting out the same retries again
+        // (cleanup runs a handful of commands per node: minutes, before).
+        for _ in 0..3 {
+            let t = Instant::now();
+            let e = n1.exec(&Cmd::new("true")).await.unwrap_err();
+            assert!(
+                t.elapsed() < Duration::from_secs(2),
+                "took {:?}: {e}",
+                t.elapsed()
+            );
+        }
+        // The other node is unaffected.
+        cluster
+            .session("n2")
+            .unwrap()
+            .exec(&Cmd::new("true"))
+            .await
+            .unwrap();
+    })
+    .await;
+}

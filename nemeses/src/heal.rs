@@ -7,15 +7,52 @@
 //! (recorded on the node) or the database's own stopped processes — and, when asked,
 //! starts the database where it is not running and waits until it is ready. It is what runs
 //! at the end of every test, on error, on Ctrl-C, and behind `splitbrain heal`.
+//!
+//! Each fault heals its own traces: its `heal` function in [`crate::faults::FAULTS`] gives
+//! a section of the heal script with its own parameters ([`HealSection`]). The sections
+//! run as one script per node (one round trip), by [`HealStage`]: the network first, then
+//! clocks, then processes, so that a resumed process wakes up to a healed cluster.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use splitbrain_control::db::{Db, Vars};
+use splitbrain_control::db::Db;
 use splitbrain_control::{Cluster, RemoteError, Session};
 
-use crate::scripts;
+use crate::faults::FAULTS;
+pub use crate::faults::clock::default_clock_file;
+use crate::scripts::{self, ScriptSection};
+
+/// When a fault's heal section runs; sections of one stage run in table order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HealStage {
+    /// Partitions and packet faults.
+    Network,
+    Clock,
+    /// Paused processes: resumed last.
+    Processes,
+}
+
+/// A fault's part of the heal script on one node.
+#[derive(Clone, Debug)]
+pub struct HealSection {
+    pub stage: HealStage,
+    pub script: ScriptSection,
+}
+
+impl HealSection {
+    pub fn new(stage: HealStage, script: ScriptSection) -> HealSection {
+        HealSection { stage, script }
+    }
+}
+
+/// Every fault's heal section for node `node`, in the order they run.
+pub fn sections(db: Option<&Db>, node: &str) -> Vec<HealSection> {
+    let mut sections: Vec<HealSection> = FAULTS.iter().filter_map(|e| (e.heal)(db, node)).collect();
+    sections.sort_by_key(|h| h.stage);
+    sections
+}
 
 /// What [`heal_all`] should do besides removing faults.
 #[derive(Clone, Copy, Debug, Default)]
@@ -124,17 +161,8 @@ async fn heal_node(s: &Arc<Session>, db: Option<&Db>, options: HealOptions) -> N
         node: s.node().name.clone(),
         ..NodeHeal::default()
     };
-    let (clock, pid_file, process) = match db {
-        Some(db) => (
-            db.clock_file(s).unwrap_or_default(),
-            db.vars(&s.node().name)
-                .and_then(|v| v.get("pid_file").cloned())
-                .unwrap_or_default(),
-            db.def().daemon.process.clone().unwrap_or_default(),
-        ),
-        None => (default_clock_file(), String::new(), String::new()),
-    };
-    let cmd = scripts::heal(&clock, &pid_file, &process).timeout(HEAL_TIMEOUT);
+    let sections = sections(db, &s.node().name);
+    let cmd = scripts::heal(sections.iter().map(|h| &h.script)).timeout(HEAL_TIMEOUT);
     match s.exec(&cmd).await {
         Ok(o) => out.actions.extend(
             o.out()
@@ -159,11 +187,4 @@ async fn heal_node(s: &Arc<Session>, db: Option<&Db>, options: HealOptions) -> N
         }
     }
     out
-}
-
-/// The clock file of a definition that does not name one.
-pub fn default_clock_file() -> String {
-    splitbrain_control::db::def::Clock::default()
-        .file
-        .render(&Vars::new())
 }

@@ -7,6 +7,10 @@
 //! Scripts that call the shared functions of `lib.sh` (`packet_clear`, `stop_loop`,
 //! `set_offset`) get it prepended. Every script that heals is idempotent and tolerant of
 //! finding nothing to heal. All run as root (iptables, tc, `/run`).
+//!
+//! Healing is one script per node made of every fault's section ([`ScriptSection`],
+//! `heal-<fault>.sh`): each section takes its own parameters off the front of the list
+//! (`shift`), so the sections, and their parameters, simply follow one another.
 
 use std::time::Duration;
 
@@ -39,7 +43,6 @@ const NETEM_PROBE: &str = script_file!("netem-probe.sh");
 const INTERFACE: &str = script_file!("interface.sh");
 const NETEM_APPLY: &str = script_file!("netem-apply.sh");
 const LOSS_APPLY: &str = script_file!("loss-apply.sh");
-const PACKET_CLEAR: &str = script_file!("packet-clear.sh");
 const CLOCK_SET: &str = script_file!("clock-set.sh");
 const CLOCK_LOOP_START: &str = script_file!("clock-loop-start.sh");
 const STROBE_LOOP: &str = script_file!("strobe-loop.sh");
@@ -49,6 +52,10 @@ const CLOCK_PROBE: &str = script_file!("clock-probe.sh");
 const REMEMBER_PAUSED: &str = script_file!("remember-paused.sh");
 const FORGET_PAUSED: &str = script_file!("forget-paused.sh");
 const HEAL: &str = script_file!("heal.sh");
+const HEAL_PARTITION: &str = script_file!("heal-partition.sh");
+const HEAL_PACKET: &str = script_file!("heal-packet.sh");
+const HEAL_CLOCK: &str = script_file!("heal-clock.sh");
+const HEAL_PAUSE: &str = script_file!("heal-pause.sh");
 
 fn with_lib(script: &str) -> String {
     with_functions(script, LIB)
@@ -132,11 +139,10 @@ pub fn loss_apply(probability: f64, peers: &[String]) -> Cmd {
         .args(peers.iter().cloned())
 }
 
-/// Ends a packet fault: our qdisc and our loss chain go, "nothing there" is fine.
+/// Ends a packet fault: our qdisc and our loss chain go, "nothing there" is fine. The
+/// packet fault's heal section, alone.
 pub fn packet_clear() -> Cmd {
-    root(with_lib(PACKET_CLEAR))
-        .arg(QDISC_HANDLE)
-        .arg(PACKET_CHAIN)
+    heal_packet().alone()
 }
 
 // ------------------------------------------------------------------ clocks
@@ -223,7 +229,11 @@ fn secs(d: Duration) -> String {
 
 /// Records `pid` as paused by us, so that heal resumes it without the database definition.
 pub fn remember_paused(pid: u32) -> Cmd {
-    root(REMEMBER_PAUSED).arg(STATE_DIR).arg(pid.to_string())
+    remember_paused_at(&Traces::NODE, pid)
+}
+
+fn remember_paused_at(t: &Traces, pid: u32) -> Cmd {
+    root(REMEMBER_PAUSED).arg(t.state_dir).arg(pid.to_string())
 }
 
 /// The paused pids were resumed.
@@ -233,22 +243,91 @@ pub fn forget_paused() -> Cmd {
 
 // ------------------------------------------------------------------ healing
 
-/// Heals everything on a node, printing one line per thing it undid. `clock_file`,
-/// `pid_file` and `process` (the daemon's) may be empty when unknown.
-pub fn heal(clock_file: &str, pid_file: &str, process: &str) -> Cmd {
-    heal_at(&Traces::NODE, clock_file, pid_file, process)
+/// One fault's section of the heal script: its text (a `heal-<fault>.sh`) and its
+/// parameters, which it takes off the front of the list.
+#[derive(Clone, Debug)]
+pub struct ScriptSection {
+    text: &'static str,
+    args: Vec<String>,
 }
 
-fn heal_at(t: &Traces, clock_file: &str, pid_file: &str, process: &str) -> Cmd {
-    root(with_lib(HEAL))
-        .arg(t.partition_chain)
-        .arg(t.packet_chain)
-        .arg(t.qdisc_handle)
-        .arg(t.state_dir)
-        .arg(t.clock_loop_name)
-        .arg(clock_file)
-        .arg(pid_file)
-        .arg(process)
+impl ScriptSection {
+    /// The section as a script of its own.
+    fn alone(&self) -> Cmd {
+        root(with_lib(self.text)).args(self.args.iter().cloned())
+    }
+}
+
+/// Heals everything on a node in one script: the sections in the order given, each
+/// printing one line per thing it undid.
+pub fn heal<'a>(sections: impl IntoIterator<Item = &'a ScriptSection>) -> Cmd {
+    let sections: Vec<&ScriptSection> = sections.into_iter().collect();
+    root(heal_text(&sections)).args(sections.iter().flat_map(|s| s.args.iter().cloned()))
+}
+
+/// heal.sh's header, the shared functions, the sections' bodies, heal.sh's end.
+fn heal_text(sections: &[&ScriptSection]) -> String {
+    let (header, end) = split_header(HEAL);
+    let mut text = format!("{header}{}", split_header(LIB).1);
+    for s in sections {
+        text.push_str(split_header(s.text).1);
+    }
+    text.push_str(end);
+    text
+}
+
+/// The leading comment lines (shebang included) and the rest.
+fn split_header(script: &str) -> (&str, &str) {
+    let end: usize = script
+        .split_inclusive('\n')
+        .take_while(|l| l.starts_with('#'))
+        .map(str::len)
+        .sum();
+    script.split_at(end)
+}
+
+/// Partitions: our chain and its jump.
+pub fn heal_partition() -> ScriptSection {
+    heal_partition_at(&Traces::NODE)
+}
+
+fn heal_partition_at(t: &Traces) -> ScriptSection {
+    section(HEAL_PARTITION, [t.partition_chain])
+}
+
+/// Packet faults: our qdisc and our loss chain.
+pub fn heal_packet() -> ScriptSection {
+    heal_packet_at(&Traces::NODE)
+}
+
+fn heal_packet_at(t: &Traces) -> ScriptSection {
+    section(HEAL_PACKET, [t.qdisc_handle, t.packet_chain])
+}
+
+/// Clock faults: a clock loop, and an offset in `clock_file` (may be empty when unknown).
+pub fn heal_clock(clock_file: &str) -> ScriptSection {
+    heal_clock_at(&Traces::NODE, clock_file)
+}
+
+fn heal_clock_at(t: &Traces, clock_file: &str) -> ScriptSection {
+    section(HEAL_CLOCK, [t.state_dir, t.clock_loop_name, clock_file])
+}
+
+/// Pauses: the pids we paused, and the daemon's stopped processes by its `pid_file` and
+/// `process` name (either may be empty when unknown).
+pub fn heal_pause(pid_file: &str, process: &str) -> ScriptSection {
+    heal_pause_at(&Traces::NODE, pid_file, process)
+}
+
+fn heal_pause_at(t: &Traces, pid_file: &str, process: &str) -> ScriptSection {
+    section(HEAL_PAUSE, [t.state_dir, pid_file, process])
+}
+
+fn section<const N: usize>(text: &'static str, args: [&str; N]) -> ScriptSection {
+    ScriptSection {
+        text,
+        args: args.into_iter().map(String::from).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -266,7 +345,6 @@ mod tests {
             ("interface.sh", INTERFACE.into()),
             ("netem-apply.sh", NETEM_APPLY.into()),
             ("loss-apply.sh", LOSS_APPLY.into()),
-            ("packet-clear.sh", with_lib(PACKET_CLEAR)),
             ("clock-set.sh", with_lib(CLOCK_SET)),
             ("clock-loop-start.sh", with_lib(CLOCK_LOOP_START)),
             ("strobe-loop.sh", with_lib(STROBE_LOOP)),
@@ -275,8 +353,62 @@ mod tests {
             ("clock-probe.sh", CLOCK_PROBE.into()),
             ("remember-paused.sh", REMEMBER_PAUSED.into()),
             ("forget-paused.sh", FORGET_PAUSED.into()),
-            ("heal.sh", with_lib(HEAL)),
+            ("heal-partition.sh", with_lib(HEAL_PARTITION)),
+            ("heal-packet.sh", with_lib(HEAL_PACKET)),
+            ("heal-clock.sh", with_lib(HEAL_CLOCK)),
+            ("heal-pause.sh", with_lib(HEAL_PAUSE)),
+            // As healing composes it, from every fault's section.
+            (
+                "heal.sh",
+                heal_text(&production().iter().collect::<Vec<_>>()),
+            ),
         ]
+    }
+
+    /// The heal sections of a node without a database definition, as the faults give them.
+    fn production() -> Vec<ScriptSection> {
+        crate::heal::sections(None, "n1")
+            .into_iter()
+            .map(|h| h.script)
+            .collect()
+    }
+
+    #[test]
+    fn healing_runs_every_section_in_order() {
+        // What the local tests below run is what the faults give, in the same order.
+        let texts = |s: Vec<ScriptSection>| s.iter().map(|s| s.text).collect::<Vec<_>>();
+        assert_eq!(
+            texts(production()),
+            texts(every_section(&Traces::NODE, "", "", ""))
+        );
+        assert_eq!(
+            params(heal(&production())),
+            [
+                PARTITION_CHAIN,
+                QDISC_HANDLE,
+                PACKET_CHAIN,
+                STATE_DIR,
+                CLOCK_LOOP_NAME,
+                "/run/splitbrain/faketime",
+                STATE_DIR,
+                "",
+                ""
+            ]
+        );
+    }
+
+    /// Every heal section, in the order healing runs them.
+    fn every_section(t: &Traces, clock: &str, pid_file: &str, process: &str) -> Vec<ScriptSection> {
+        vec![
+            heal_partition_at(t),
+            heal_packet_at(t),
+            heal_clock_at(t, clock),
+            heal_pause_at(t, pid_file, process),
+        ]
+    }
+
+    fn heal_at(t: &Traces, clock: &str, pid_file: &str, process: &str) -> Cmd {
+        heal(&every_section(t, clock, pid_file, process))
     }
 
     #[test]
@@ -292,11 +424,22 @@ mod tests {
         testing::assert_valid_shell_with_header(&sent());
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts");
         testing::assert_every_file_is_sent(dir.as_ref(), &["lib.sh"], &sent());
-        // lib.sh goes after the header, before the body that calls it.
-        let heal = with_lib(HEAL);
+        // lib.sh goes after the header, before the sections that call it; the sections
+        // follow in order, without their own headers; heal.sh's end comes last.
+        let sent = sent();
+        let heal = &sent.last().unwrap().1;
         let lib_at = heal.find("packet_clear() {").unwrap();
         assert!(heal[..lib_at].contains("Heals everything on a node"));
-        assert!(heal[lib_at..].contains("chain=$1; lchain=$2"));
+        let at = |s: &str| {
+            heal.find(s)
+                .unwrap_or_else(|| panic!("{s} missing:\n{heal}"))
+        };
+        assert!(lib_at < at("chain=$1; shift"));
+        assert!(at("chain=$1; shift") < at("packet_clear \"$1\" \"$2\"; shift 2"));
+        assert!(at("shift 2") < at("clock=$3; shift 3"));
+        assert!(at("clock=$3; shift 3") < at("state=$1; pidfile=$2"));
+        assert!(heal.trim_end().ends_with("exit 0"));
+        assert_eq!(heal.matches("#!/bin/sh").count(), 1, "{heal}");
     }
 
     #[test]
@@ -333,18 +476,20 @@ mod tests {
         );
         assert_eq!(params(interface("10.77.0.1", None)), ["10.77.0.1", ""]);
         assert_eq!(
-            params(heal("/run/c", "", "etcd")),
+            params(heal_at(&Traces::NODE, "/run/c", "", "etcd")),
             [
                 "splitbrain-partition",
-                "splitbrain-packet",
                 "5b:",
+                "splitbrain-packet",
                 STATE_DIR,
                 CLOCK_LOOP_NAME,
                 "/run/c",
+                STATE_DIR,
                 "",
                 "etcd"
             ]
         );
+        assert_eq!(params(packet_clear()), ["5b:", "splitbrain-packet"]);
         let strobe = params(clock_strobe("/run/c", -1500, Duration::from_millis(200), 7));
         assert_eq!(strobe[..3], [STATE_DIR, CLOCK_LOOP_NAME, "/run/c"]);
         assert!(strobe[3].contains("The strobe loop"), "{}", strobe[3]);
@@ -406,6 +551,73 @@ mod tests {
             }
             assert!(std::time::Instant::now() < deadline, "pid {pid} still runs");
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn heal_script_resumes_what_was_paused() {
+        // Two stopped processes of our own: one recorded as paused by us, one the "daemon"
+        // of a pid file. Healed without iptables or tc being touched.
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        let t = Traces {
+            partition_chain: "sb-no-such-chain",
+            packet_chain: "sb-no-such-chain2",
+            qdisc_handle: "ff:",
+            state_dir: state.to_str().unwrap(),
+            clock_loop_name: CLOCK_LOOP_NAME,
+        };
+        let mut ours = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let mut daemon = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let stopped = |pid: u32| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+            stat.rsplit_once(')')
+                .unwrap()
+                .1
+                .trim_start()
+                .starts_with('T')
+        };
+        for p in [ours.id(), daemon.id()] {
+            std::process::Command::new("kill")
+                .args(["-STOP", &p.to_string()])
+                .status()
+                .unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while !stopped(p) {
+                assert!(std::time::Instant::now() < deadline, "{p} not stopped");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let (code, _, err) = run(&remember_paused_at(&t, ours.id()));
+        assert_eq!(code, 0, "{err}");
+        let pid_file = dir.path().join("daemon.pid");
+        std::fs::write(&pid_file, format!("{}\n", daemon.id())).unwrap();
+        let pid_file = pid_file.to_str().unwrap();
+        let (code, out, err) = run(&heal_at(&t, "", pid_file, "sb-no-such-process"));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            out,
+            format!(
+                "resumed paused pid {} (paused by splitbrain)\nresumed paused pid {} (sb-no-such-process)\n",
+                ours.id(),
+                daemon.id()
+            )
+        );
+        assert!(!stopped(ours.id()) && !stopped(daemon.id()));
+        assert!(!state.join("paused").exists());
+        // Healing again finds nothing.
+        let (_, out, _) = run(&heal_at(&t, "", pid_file, "sb-no-such-process"));
+        assert_eq!(out, "");
+        for c in [&mut ours, &mut daemon] {
+            c.kill().unwrap();
+            c.wait().unwrap();
         }
     }
 

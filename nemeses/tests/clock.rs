@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 use common::*;
 use splitbrain_control::Cluster;
 use splitbrain_control::db::DbDef;
+use splitbrain_history::fault_op::CLOCK_OFFSETS;
 use splitbrain_history::{Op, Value};
 use splitbrain_nemeses::{
-    Action, ClockChange, ClockSupport, Fault, HealOptions, Nemesis, NemesisConfig, Target,
-    heal_all, scripts,
+    Action, Clock, ClockChange, ClockSupport, FaultKind, HealOptions, Nemesis, NemesisConfig,
+    Target, heal_all, scripts,
 };
 
 /// The probe's log: (pid, faked time − uptime) per line. The second column moves exactly
@@ -45,7 +46,7 @@ fn last_offsets(ops: &[Op]) -> Vec<(String, i64)> {
     offsets(
         ops.iter()
             .rev()
-            .find(|o| &*o.f == "clock-offsets")
+            .find(|o| &*o.f == CLOCK_OFFSETS)
             .expect("clock-offsets recorded"),
     )
 }
@@ -88,7 +89,7 @@ fn a_c_program_sees_the_offset_change_while_it_runs() {
         let db = probe(&cluster);
         db.setup(&cluster).await.unwrap_or_else(|e| panic!("{e}"));
         let (record, ops) = recorder();
-        let config = NemesisConfig::with_faults(&[Fault::Clock]);
+        let config = NemesisConfig::with_faults(&[FaultKind::Clock]);
         let nemesis = Nemesis::setup(&cluster, Some(&db), &config, 1, record)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -97,17 +98,17 @@ fn a_c_program_sees_the_offset_change_while_it_runs() {
             "{:?}",
             nemesis.clock_support()
         );
-        assert_eq!(nemesis.faults(), &[Fault::Clock]);
+        assert_eq!(nemesis.faults(), &[FaultKind::Clock]);
         let n1 = cluster.session("n1").unwrap().clone();
         let pid = db.pid(&n1).await.unwrap().expect("probe runs");
 
         // Bump n1 by +7.5 s for a while, then reset.
-        let bump = Action::Clock {
+        let bump = Action::from(Clock {
             target: Target::Nodes,
             nodes: vec!["n1".into()],
             change: ClockChange::Bump { offset_ms: 7500 },
             note: None,
-        };
+        });
         let before = probe_until(&cluster, "n1", "samples before the bump", |s| s.len() >= 4).await;
         let base = before[0].1;
         nemesis.start(&bump).await.unwrap();
@@ -171,7 +172,7 @@ fn a_c_program_sees_the_offset_change_while_it_runs() {
 
         // Strobe n2 between -3 s and 0, each phase longer than the probe's 0.2 s between
         // samples (a period close to it would alias: every sample could land on 0).
-        let strobe = Action::Clock {
+        let strobe = Action::from(Clock {
             target: Target::Nodes,
             nodes: vec!["n2".into()],
             change: ClockChange::Strobe {
@@ -180,7 +181,7 @@ fn a_c_program_sees_the_offset_change_while_it_runs() {
                 duration_ms: 2100,
             },
             note: None,
-        };
+        });
         nemesis.start(&strobe).await.unwrap();
         // The strobe runs 2.1 s and ends at 0 by itself: wait until it flipped, until its loop
         // is gone, and for a sample after that.
@@ -231,12 +232,12 @@ fn a_c_program_sees_the_offset_change_while_it_runs() {
         assert!(changes >= 4, "{changes} changes: {series:?}");
 
         // Drift n1 50% fast for 2 s: about +1 s.
-        let drift = Action::Clock {
+        let drift = Action::from(Clock {
             target: Target::Nodes,
             nodes: vec!["n1".into()],
             change: ClockChange::Drift { ppm: 500_000 },
             note: None,
-        };
+        });
         // The expected offset follows the real time elapsed (half of it, at rate 1.5), which a
         // loaded machine stretches: bounds from the elapsed time measured around each step, the
         // lower one allowing 300 ms for the loop's 0.1 s steps to lag.
@@ -261,12 +262,12 @@ fn a_c_program_sees_the_offset_change_while_it_runs() {
 
         // Heal: a bump left in place is reset, and the clock file says 0.
         nemesis
-            .start(&Action::Clock {
+            .start(&Action::from(Clock {
                 target: Target::All,
                 nodes: vec!["n1".into(), "n2".into()],
                 change: ClockChange::Bump { offset_ms: -4000 },
                 note: None,
-            })
+            }))
             .await
             .unwrap();
         let report = heal_all(&cluster, Some(&db), HealOptions::default()).await;
@@ -322,7 +323,7 @@ fn clock_faults_on_etcd_say_they_have_no_effect() {
             assert_eq!(def.clock.faketime, faketime);
             let db = splitbrain_control::db::Db::new(def, &cluster).unwrap();
             let (record, ops) = recorder();
-            let config = NemesisConfig::with_faults(&[Fault::Clock, Fault::Kill]);
+            let config = NemesisConfig::with_faults(&[FaultKind::Clock, FaultKind::Kill]);
             let mut nemesis = Nemesis::setup(&cluster, Some(&db), &config, 1, record)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -333,14 +334,18 @@ fn clock_faults_on_etcd_say_they_have_no_effect() {
                     && notes.contains("libfaketime"),
                 "{notes}"
             );
-            assert_eq!(nemesis.faults(), &[Fault::Kill], "clock must be left out");
-            assert!(nemesis.plan(Fault::Clock).await.is_err());
-            let fake = Action::Clock {
+            assert_eq!(
+                nemesis.faults(),
+                &[FaultKind::Kill],
+                "clock must be left out"
+            );
+            assert!(nemesis.plan(FaultKind::Clock).await.is_err());
+            let fake = Action::from(Clock {
                 target: Target::All,
                 nodes: vec!["n1".into()],
                 change: ClockChange::Bump { offset_ms: 1000 },
                 note: None,
-            };
+            });
             let err = nemesis.start(&fake).await.unwrap_err().to_string();
             assert!(err.contains("Go program"), "{err}");
             // Nothing in the history pretends that a clock fault happened.

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use common::*;
 use splitbrain_control::Cluster;
 use splitbrain_nemeses::{
-    Action, Fault, HealOptions, Nemesis, NemesisConfig, Netem, PacketSupport, Target, Topology,
-    grudge, heal_all,
+    Action, FaultKind, HealOptions, Kill, Nemesis, NemesisConfig, Netem, Packet, PacketSupport,
+    Partition, Pause, Target, Topology, grudge, heal_all,
 };
 
 /// Can `from` open a TCP connection to `to`'s sshd (1 s at most)?
@@ -47,7 +47,7 @@ fn faults_take_effect_on_the_nodes_and_heal_leaves_the_users_rules() {
         // A rule and a chain of the user's own, which healing must leave alone.
         sh(&cluster, "n1", "iptables -w -N user-chain && iptables -w -A INPUT -p udp --dport 9 -j user-chain && iptables -w -A user-chain -j RETURN").await;
         let (record, ops) = recorder();
-        let config = NemesisConfig::with_faults(&[Fault::Partition, Fault::Kill, Fault::Pause, Fault::Packet]);
+        let config = NemesisConfig::with_faults(&[FaultKind::Partition, FaultKind::Kill, FaultKind::Pause, FaultKind::Packet]);
         let nemesis = Nemesis::setup(&cluster, Some(&db), &config, 7, record)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -57,11 +57,11 @@ fn faults_take_effect_on_the_nodes_and_heal_leaves_the_users_rules() {
 
         // Partition: n1 isolated.
         let names: Vec<String> = ["n1", "n2", "n3"].map(String::from).to_vec();
-        let p = Action::Partition {
+        let p = Action::from(Partition {
             topology: Topology::One,
             grudge: grudge::isolate(&names, &["n1".to_string()]),
             note: None,
-        };
+        });
         assert!(reaches(&cluster, "n2", &ips["n1"]).await);
         nemesis.start(&p).await.unwrap();
         assert!(!reaches(&cluster, "n2", &ips["n1"]).await, "n2 still reaches n1");
@@ -76,7 +76,7 @@ fn faults_take_effect_on_the_nodes_and_heal_leaves_the_users_rules() {
         // grudge. Rules sit on the receiving side, so a pair talks only if neither drops the
         // other (TCP needs both directions).
         let g = grudge::bridge(&names);
-        let bridge = Action::Partition { topology: Topology::Bridge, grudge: g.clone(), note: None };
+        let bridge = Action::from(Partition { topology: Topology::Bridge, grudge: g.clone(), note: None });
         nemesis.start(&bridge).await.unwrap();
         for a in &names {
             for b in names.iter().filter(|b| *b != a) {
@@ -90,7 +90,7 @@ fn faults_take_effect_on_the_nodes_and_heal_leaves_the_users_rules() {
         // Kill n2, then restart it.
         let n2 = cluster.session("n2").unwrap().clone();
         let before = db.pid(&n2).await.unwrap().unwrap();
-        let kill = Action::Kill { target: Target::Nodes, nodes: vec!["n2".into()], note: None };
+        let kill = Action::from(Kill { target: Target::Nodes, nodes: vec!["n2".into()], note: None });
         nemesis.start(&kill).await.unwrap();
         assert_eq!(db.pid(&n2).await.unwrap(), None);
         assert_eq!(process_state(&cluster, "n2", before).await, "");
@@ -101,20 +101,20 @@ fn faults_take_effect_on_the_nodes_and_heal_leaves_the_users_rules() {
         // Pause n3; resume.
         let n3 = cluster.session("n3").unwrap().clone();
         let pid3 = db.pid(&n3).await.unwrap().unwrap();
-        let pause = Action::Pause { target: Target::Nodes, nodes: vec!["n3".into()], note: None };
+        let pause = Action::from(Pause { target: Target::Nodes, nodes: vec!["n3".into()], note: None });
         nemesis.start(&pause).await.unwrap();
         assert!(process_state(&cluster, "n3", pid3).await.starts_with('T'));
         nemesis.stop(&pause).await.unwrap();
         assert!(!process_state(&cluster, "n3", pid3).await.starts_with('T'));
 
         // Packet faults towards one peer: netem where the kernel has it, else iptables loss.
-        let packet = Action::Packet {
+        let packet = Action::from(Packet {
             target: Target::Nodes,
             nodes: vec!["n1".into()],
             peers: vec!["n2".into()],
             netem: Netem { delay_ms: Some(50), jitter_ms: Some(5), loss_pct: Some(100.0), ..Netem::default() },
             note: None,
-        };
+        });
         nemesis.start(&packet).await.unwrap();
         match nemesis.packet_support().unwrap() {
             PacketSupport::Netem => {

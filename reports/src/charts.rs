@@ -18,6 +18,8 @@ use plotters::prelude::*;
 use splitbrain_history::OpType;
 
 use crate::digest::{CallRec, Digest};
+use crate::style::{FaultColours, PALETTE, outcome_color};
+use crate::text::{escape_attr, seconds, thousands};
 
 const WIDTH: u32 = 1100;
 const HEIGHT: u32 = 300;
@@ -44,7 +46,7 @@ pub(crate) struct Chart {
 #[derive(Debug, Clone)]
 pub(crate) struct LegendItem {
     pub label: String,
-    pub color: &'static str,
+    pub color: String,
     pub shape: Shape,
 }
 
@@ -75,31 +77,6 @@ impl Shape {
     }
 }
 
-pub(crate) fn outcome_color(o: OpType) -> &'static str {
-    match o {
-        OpType::Ok => "#2563eb",
-        OpType::Fail => "#db2777",
-        _ => "#f59e0b",
-    }
-}
-
-/// The colour of a fault's shading (and of its row in the timeline).
-pub fn fault_color(fault: &str) -> &'static str {
-    match fault {
-        "partition" => "#8b5cf6",
-        "kill" => "#ef4444",
-        "pause" => "#0ea5e9",
-        "clock" => "#10b981",
-        "packet" => "#a16207",
-        _ => "#6b7280",
-    }
-}
-
-/// Distinct colours for lines that are not outcomes (clock offsets per node).
-const PALETTE: [&str; 8] = [
-    "#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f",
-];
-
 fn rgb(hex: &str) -> RGBColor {
     let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0x808080);
     RGBColor((v >> 16) as u8, (v >> 8) as u8, v as u8)
@@ -119,13 +96,13 @@ struct Shade {
     x1: f64,
 }
 
-fn shades(d: &Digest) -> Vec<Shade> {
+fn shades(d: &Digest, colours: &FaultColours) -> Vec<Shade> {
     let end = d.end_secs();
     d.faults
         .iter()
         .map(|f| Shade {
             label: f.fault.clone(),
-            color: rgb(fault_color(&f.fault)),
+            color: rgb(colours.colour(&f.fault)),
             x0: d.secs(f.start_pos),
             x1: f.end_pos.map_or(end, |p| d.secs(p)),
         })
@@ -133,7 +110,7 @@ fn shades(d: &Digest) -> Vec<Shade> {
 }
 
 /// The legend entries for the faults that appear.
-fn fault_legend(d: &Digest) -> Vec<LegendItem> {
+fn fault_legend(d: &Digest, colours: &FaultColours) -> Vec<LegendItem> {
     let mut seen: Vec<&str> = Vec::new();
     for f in &d.faults {
         if !seen.contains(&f.fault.as_str()) {
@@ -143,7 +120,7 @@ fn fault_legend(d: &Digest) -> Vec<LegendItem> {
     seen.into_iter()
         .map(|f| LegendItem {
             label: f.to_string(),
-            color: fault_color(f),
+            color: colours.colour(f).to_string(),
             shape: Shape::Band,
         })
         .collect()
@@ -191,7 +168,7 @@ fn responsive(svg: String, label: &str) -> String {
     let Some(end) = svg.find('>') else {
         return svg;
     };
-    let escaped = crate::html::escape_attr(label);
+    let escaped = escape_attr(label);
     format!(
         "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"{escaped}\"{}",
         &svg[end..]
@@ -245,7 +222,7 @@ fn sample<T: Copy>(groups: &mut [Vec<T>], budget: usize) -> bool {
 }
 
 /// Latency of every op (sampled past [`MAX_POINTS`]) against its invocation time.
-pub(crate) fn latency_points(d: &Digest) -> DrawResult<Option<Chart>> {
+pub(crate) fn latency_points(d: &Digest, colours: &FaultColours) -> DrawResult<Option<Chart>> {
     if !d.timed || d.calls.is_empty() {
         return Ok(None);
     }
@@ -281,7 +258,7 @@ pub(crate) fn latency_points(d: &Digest) -> DrawResult<Option<Chart>> {
     }
     let y = (lo / 1.5, hi * 1.5);
     let x_end = d.end_secs().max(1e-3);
-    let shades = shades(d);
+    let shades = shades(d, colours);
     let mut svg = String::new();
     {
         let root = new_area(&mut svg);
@@ -308,7 +285,7 @@ pub(crate) fn latency_points(d: &Digest) -> DrawResult<Option<Chart>> {
         .enumerate()
         .map(|(i, f)| LegendItem {
             label: f.to_string(),
-            color: "#334155",
+            color: "#334155".into(),
             shape: Shape::for_index(i),
         })
         .collect();
@@ -316,12 +293,12 @@ pub(crate) fn latency_points(d: &Digest) -> DrawResult<Option<Chart>> {
         if keys.iter().any(|k| k.1 == o) {
             legend.push(LegendItem {
                 label: o.as_str().into(),
-                color: outcome_color(o),
+                color: outcome_color(o).into(),
                 shape: Shape::Circle,
             });
         }
     }
-    legend.extend(fault_legend(d));
+    legend.extend(fault_legend(d, colours));
     let shown: usize = groups.iter().map(Vec::len).sum();
     let caption = if sampled {
         format!(
@@ -402,7 +379,7 @@ where
 }
 
 /// p50, p95, p99 and max latency of `ok` ops per time bucket.
-pub(crate) fn latency_quantiles(d: &Digest) -> DrawResult<Option<Chart>> {
+pub(crate) fn latency_quantiles(d: &Digest, colours: &FaultColours) -> DrawResult<Option<Chart>> {
     if !d.timed {
         return Ok(None);
     }
@@ -438,7 +415,7 @@ pub(crate) fn latency_quantiles(d: &Digest) -> DrawResult<Option<Chart>> {
     let lo = lines[0].iter().map(|p| p.1).fold(f64::MAX, f64::min);
     let hi = lines[3].iter().map(|p| p.1).fold(f64::MIN, f64::max);
     let y = (lo / 1.5, hi * 1.5);
-    let shades = shades(d);
+    let shades = shades(d, colours);
     let mut svg = String::new();
     {
         let root = new_area(&mut svg);
@@ -462,11 +439,11 @@ pub(crate) fn latency_quantiles(d: &Digest) -> DrawResult<Option<Chart>> {
         .iter()
         .map(|(_, name, color)| LegendItem {
             label: name.to_string(),
-            color,
+            color: color.to_string(),
             shape: Shape::Line,
         })
         .collect();
-    legend.extend(fault_legend(d));
+    legend.extend(fault_legend(d, colours));
     Ok(Some(Chart {
         id: "quantiles",
         title: "Latency quantiles",
@@ -480,7 +457,7 @@ pub(crate) fn latency_quantiles(d: &Digest) -> DrawResult<Option<Chart>> {
 }
 
 /// Completions per second by function and outcome.
-pub(crate) fn throughput(d: &Digest) -> DrawResult<Option<Chart>> {
+pub(crate) fn throughput(d: &Digest, colours: &FaultColours) -> DrawResult<Option<Chart>> {
     if !d.timed || d.calls.is_empty() {
         return Ok(None);
     }
@@ -513,7 +490,7 @@ pub(crate) fn throughput(d: &Digest) -> DrawResult<Option<Chart>> {
         .fold(0.0f64, f64::max)
         .max(1.0);
     let y = (0.0, hi * 1.1);
-    let shades = shades(d);
+    let shades = shades(d, colours);
     let mut svg = String::new();
     {
         let root = new_area(&mut svg);
@@ -557,7 +534,7 @@ pub(crate) fn throughput(d: &Digest) -> DrawResult<Option<Chart>> {
         .enumerate()
         .map(|(i, f)| LegendItem {
             label: f.to_string(),
-            color: "#334155",
+            color: "#334155".into(),
             shape: Shape::for_index(i),
         })
         .collect();
@@ -565,12 +542,12 @@ pub(crate) fn throughput(d: &Digest) -> DrawResult<Option<Chart>> {
         if series.keys().any(|k| k.1 == oi) {
             legend.push(LegendItem {
                 label: o.as_str().into(),
-                color: outcome_color(*o),
+                color: outcome_color(*o).into(),
                 shape: Shape::Line,
             });
         }
     }
-    legend.extend(fault_legend(d));
+    legend.extend(fault_legend(d, colours));
     Ok(Some(Chart {
         id: "throughput",
         title: "Throughput",
@@ -584,7 +561,7 @@ pub(crate) fn throughput(d: &Digest) -> DrawResult<Option<Chart>> {
 }
 
 /// Every node's clock offset, as the nemesis measured it after each clock change.
-pub(crate) fn clock_offsets(d: &Digest) -> DrawResult<Option<Chart>> {
+pub(crate) fn clock_offsets(d: &Digest, colours: &FaultColours) -> DrawResult<Option<Chart>> {
     if d.clocks.is_empty() {
         return Ok(None);
     }
@@ -621,7 +598,7 @@ pub(crate) fn clock_offsets(d: &Digest) -> DrawResult<Option<Chart>> {
     }
     let pad = ((hi - lo) * 0.1).max(1.0);
     let y = (lo - pad, hi + pad);
-    let shades = shades(d);
+    let shades = shades(d, colours);
     let mut svg = String::new();
     {
         let root = new_area(&mut svg);
@@ -646,11 +623,11 @@ pub(crate) fn clock_offsets(d: &Digest) -> DrawResult<Option<Chart>> {
         .enumerate()
         .map(|(i, n)| LegendItem {
             label: n.to_string(),
-            color: PALETTE[i % PALETTE.len()],
+            color: PALETTE[i % PALETTE.len()].into(),
             shape: Shape::Line,
         })
         .collect();
-    legend.extend(fault_legend(d));
+    legend.extend(fault_legend(d, colours));
     Ok(Some(Chart {
         id: "clocks",
         title: "Node clock offsets",
@@ -678,38 +655,6 @@ fn axis_number(v: f64) -> String {
     if s == "-0" { "0".into() } else { s }
 }
 
-/// `1,234,567`.
-pub(crate) fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A short duration: `250 ms`, `2 s`, `1.5 s`.
-pub(crate) fn seconds(s: f64) -> String {
-    if s < 0.01 {
-        format!("{} ms", trim((s * 1000.0 * 100.0).round() / 100.0))
-    } else if s < 1.0 {
-        format!("{} ms", (s * 1000.0).round())
-    } else if s < 120.0 {
-        format!("{} s", trim((s * 10.0).round() / 10.0))
-    } else {
-        let m = (s / 60.0).floor();
-        format!("{} min {} s", m, (s - m * 60.0).round())
-    }
-}
-
-fn trim(x: f64) -> String {
-    let s = format!("{x:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -731,12 +676,9 @@ mod tests {
         assert_eq!(bucket_width(60.0, 100.0), 1.0);
         assert_eq!(bucket_width(30.0, 100.0), 0.5);
         assert_eq!(bucket_width(60.0, 40.0), 2.0);
-        assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(
             [0.0, 0.0005, 2.5, 10.0, 1000.0, -2500.0].map(axis_number),
             ["0", "0.0005", "2.5", "10", "1000", "-2500"]
         );
-        assert_eq!(seconds(0.25), "250 ms");
-        assert_eq!(seconds(15.0), "15 s");
     }
 }

@@ -7,7 +7,10 @@
 
 use std::collections::HashMap;
 
-use splitbrain_history::{History, Op, OpType, Process, Value};
+use splitbrain_history::fault_op::CLOCK_OFFSETS;
+use splitbrain_history::{FaultEdge, FaultOp, History, Op, OpType, Process, Value};
+
+use crate::text::value_text;
 
 /// One client call: positions of its invocation and completion in the history.
 #[derive(Debug, Clone, Copy)]
@@ -121,7 +124,7 @@ fn nemesis(ops: &[Op]) -> (Vec<FaultInterval>, Vec<ClockSample>) {
         if op.process != Process::Nemesis {
             continue;
         }
-        if &*op.f == "clock-offsets" {
+        if &*op.f == CLOCK_OFFSETS {
             if let Value::Map(entries) = &op.value {
                 let offsets = entries
                     .iter()
@@ -131,26 +134,36 @@ fn nemesis(ops: &[Op]) -> (Vec<FaultInterval>, Vec<ClockSample>) {
                     clocks.push(ClockSample { pos, offsets });
                 }
             }
-        } else if let Some(fault) = op.f.strip_prefix("start-") {
-            faults.push(FaultInterval {
+            continue;
+        }
+        match FaultOp::parse(&op.f) {
+            Some(FaultOp {
+                edge: FaultEdge::Start,
+                fault,
+            }) => faults.push(FaultInterval {
                 fault: fault.to_string(),
                 start_pos: pos,
                 end_pos: None,
                 nodes: nodes_of(op),
                 detail: detail_of(&op.value),
                 error: op.error.as_ref().map(value_text),
-            });
-        } else if let Some(fault) = op.f.strip_prefix("stop-") {
-            // Closes the oldest open interval of the same fault.
-            if let Some(open) = faults
-                .iter_mut()
-                .find(|f| f.fault == fault && f.end_pos.is_none())
-            {
-                open.end_pos = Some(pos);
-                if open.error.is_none() {
-                    open.error = op.error.as_ref().map(value_text);
+            }),
+            Some(FaultOp {
+                edge: FaultEdge::Stop,
+                fault,
+            }) => {
+                // Closes the oldest open interval of the same fault.
+                if let Some(open) = faults
+                    .iter_mut()
+                    .find(|f| f.fault == fault && f.end_pos.is_none())
+                {
+                    open.end_pos = Some(pos);
+                    if open.error.is_none() {
+                        open.error = op.error.as_ref().map(value_text);
+                    }
                 }
             }
+            None => {}
         }
     }
     (faults, clocks)
@@ -185,13 +198,5 @@ fn number(v: &Value) -> Option<f64> {
         Value::Int(i) => Some(*i as f64),
         Value::Float(x) if x.is_finite() => Some(*x),
         _ => None,
-    }
-}
-
-/// A value as people read it: strings without quotes, everything else in EDN-like notation.
-pub(crate) fn value_text(v: &Value) -> String {
-    match v {
-        Value::Str(s) => s.to_string(),
-        other => other.to_string(),
     }
 }

@@ -14,7 +14,8 @@ use splitbrain_checkers::equality;
 use splitbrain_checkers::{Counterexample, OpRef, TypeClash};
 use splitbrain_history::{OpType, Process, Value};
 
-use crate::digest::{Digest, value_text};
+use crate::digest::Digest;
+use crate::text::{ellipsize, value_text};
 
 /// How many ops of the history, besides those the counterexample names, the
 /// diagram shows for context (the ones nearest the failed op).
@@ -497,16 +498,6 @@ fn title(op: &OpRef, role: Role, state: Option<&str>) -> String {
         s.push_str(&format!("; state after: {st}"));
     }
     s
-}
-
-pub(crate) fn ellipsize(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max - 1).collect();
-        t.push('…');
-        t
-    }
 }
 
 #[cfg(test)]

@@ -5,18 +5,16 @@
 use std::path::Path;
 
 use askama::Template;
-use serde::Deserialize;
-use splitbrain_checkers::counter::{CounterError, CounterResult};
-use splitbrain_checkers::set::SetResult;
-use splitbrain_checkers::stats::{Counts, StatsResult};
-use splitbrain_checkers::{LinearizabilityResult, Verdict};
-use splitbrain_history::{History, Value};
+use splitbrain_checkers::Verdict;
+use splitbrain_history::History;
 
-use crate::charts::{self, Chart, thousands};
-use crate::digest::{Digest, value_text};
-use crate::explain::{self, PrefixTable};
+use crate::charts::{self, Chart};
+use crate::digest::Digest;
 use crate::results::Results;
-use crate::timeline::{self, Focus};
+use crate::style::{FaultColours, verdict_class};
+use crate::text::{ellipsize, href, pretty_time, seconds, thousands};
+use crate::timeline;
+use crate::views::{self, Detail, Page, StatsView};
 use crate::{ReportError, VERSION};
 
 /// Everything a report is drawn from.
@@ -28,6 +26,8 @@ pub struct RunReport<'a> {
     pub files: Vec<String>,
     /// Where the store's index is, relative to the report, when the run is in a store.
     pub index_href: Option<String>,
+    /// The colour of each fault.
+    pub fault_colours: FaultColours,
 }
 
 impl<'a> RunReport<'a> {
@@ -38,6 +38,7 @@ impl<'a> RunReport<'a> {
             history,
             files: list_files(dir),
             index_href: None,
+            fault_colours: FaultColours::default(),
         }
     }
 
@@ -85,16 +86,6 @@ fn list_files(dir: &Path) -> Vec<String> {
     out
 }
 
-pub(crate) fn verdict_class(v: Verdict) -> &'static str {
-    v.as_str()
-}
-
-#[derive(Template)]
-#[template(path = "counterexample.svg")]
-struct CxSvg<'a> {
-    d: &'a explain::Diagram,
-}
-
 #[derive(Template)]
 #[template(path = "timeline.svg")]
 struct TimelineSvg<'a> {
@@ -134,72 +125,9 @@ struct AnomalyView {
     detail: Detail,
 }
 
-enum Detail {
-    Lin(Box<LinView>),
-    Set(SetView),
-    Counter(CounterView),
-    Text(String),
-}
-
-struct LinView {
-    model: String,
-    sentence: Option<String>,
-    message: Option<String>,
-    diagram: Option<String>,
-    prefixes: Vec<PrefixTable>,
-    failed: Option<String>,
-    failed_anchor: Option<String>,
-    keys_line: String,
-    bad_keys: Vec<String>,
-    unknown_reason: Option<String>,
-}
-
-struct ValueGroup {
-    title: &'static str,
-    explain: &'static str,
-    values: Vec<String>,
-    more: usize,
-    bad: bool,
-}
-
-struct SetView {
-    counts: Vec<(String, String)>,
-    groups: Vec<ValueGroup>,
-    reason: Option<String>,
-}
-
-struct CounterRow {
-    index: u64,
-    process: String,
-    value: String,
-    lower: i64,
-    upper: i64,
-    anchor: Option<String>,
-}
-
-struct CounterView {
-    read_count: usize,
-    errors: Vec<CounterRow>,
-    more: usize,
-    reason: Option<String>,
-}
-
-struct StatsRow {
-    f: String,
-    count: String,
-    ok: String,
-    fail: String,
-    info: String,
-    bad: bool,
-}
-
-struct StatsView {
-    rows: Vec<StatsRow>,
-}
-
 struct FaultRow {
     fault: String,
-    color: &'static str,
+    color: String,
     start: String,
     stop: String,
     length: String,
@@ -219,62 +147,22 @@ struct FileLink {
     label: String,
 }
 
-/// How many values of a set anomaly, or counter errors, are listed.
-const LIST_LIMIT: usize = 200;
-
 fn build_page<'a>(r: &'a RunReport<'a>) -> Result<ReportPage<'a>, ReportError> {
     let res = r.results;
     let d = Digest::new(r.history);
     let mut anomalies = Vec::new();
-    let mut focus: Option<Focus> = None;
-    let mut stats = None;
-    let mut lead: Option<String> = None;
+    let mut page = Page {
+        digest: &d,
+        focus: None,
+        lead: None,
+        stats: None,
+    };
     for c in &res.checkers {
-        let bad = c.verdict != Verdict::Valid;
-        // The checkers' own result types, read back; a result this version cannot
-        // read (another version's) falls back to the checker's summary line.
-        let detail = match c.name.as_str() {
-            "linearizable" => match LinearizabilityResult::deserialize(&c.result) {
-                Ok(l) if bad => {
-                    let view = lin_view(&l, &d, &mut focus);
-                    if lead.is_none() {
-                        lead = view
-                            .sentence
-                            .as_ref()
-                            .map(|s| format!("Not linearizable: {s}."));
-                    }
-                    Some(Detail::Lin(Box::new(view)))
-                }
-                _ => None,
-            },
-            // Recovered elements are worth showing even when the set is valid.
-            "set" => match SetResult::deserialize(&c.result) {
-                Ok(s) if bad || !s.recovered.is_empty() => {
-                    if focus.is_none() && !s.lost.is_empty() {
-                        focus = set_focus(&d, &s.lost);
-                    }
-                    if lead.is_none() && c.verdict == Verdict::Invalid {
-                        lead = set_lead(&s);
-                    }
-                    Some(Detail::Set(set_view(s)))
-                }
-                _ => None,
-            },
-            "counter" => match CounterResult::deserialize(&c.result) {
-                Ok(k) if bad => Some(Detail::Counter(counter_view(k, &d, &mut focus))),
-                _ => None,
-            },
-            "stats" => {
-                stats = StatsResult::deserialize(&c.result)
-                    .ok()
-                    .map(|s| stats_view(&s));
-                None
-            }
-            _ => None,
-        };
-        let detail = match detail {
+        // The checker's view, when this version has one that can read its result;
+        // else its summary line, when there is something to say.
+        let detail = match views::view(&c.name).and_then(|v| v.page(c, &mut page)) {
             Some(detail) => detail,
-            None if bad => Detail::Text(c.summary.clone()),
+            None if c.verdict != Verdict::Valid => Detail::Text(c.summary.clone()),
             None => continue,
         };
         anomalies.push(AnomalyView {
@@ -283,14 +171,17 @@ fn build_page<'a>(r: &'a RunReport<'a>) -> Result<ReportPage<'a>, ReportError> {
             detail,
         });
     }
+    let Page {
+        focus, lead, stats, ..
+    } = page;
     let lead = lead.unwrap_or_else(|| lead_for(res));
 
     let mut charts = Vec::new();
     for chart in [
-        charts::latency_points(&d),
-        charts::latency_quantiles(&d),
-        charts::throughput(&d),
-        charts::clock_offsets(&d),
+        charts::latency_points(&d, &r.fault_colours),
+        charts::latency_quantiles(&d, &r.fault_colours),
+        charts::throughput(&d, &r.fault_colours),
+        charts::clock_offsets(&d, &r.fault_colours),
     ] {
         if let Some(c) = chart.map_err(ReportError::Render)? {
             charts.push(c);
@@ -304,22 +195,23 @@ fn build_page<'a>(r: &'a RunReport<'a>) -> Result<ReportPage<'a>, ReportError> {
         }
     });
 
-    let timeline = match timeline::build(&d, res.config.concurrency, focus.as_ref()) {
-        Some(t) => {
-            let svg = TimelineSvg { t: &t }
-                .render()
-                .map_err(|e| ReportError::Render(e.to_string()))?;
-            Some(TimelineView {
-                svg,
-                note: t.note.clone(),
-                jump: focus
-                    .as_ref()
-                    .and_then(|f| f.marked.first())
-                    .map(|i| format!("op-{i}")),
-            })
-        }
-        None => None,
-    };
+    let timeline =
+        match timeline::build(&d, res.config.concurrency, focus.as_ref(), &r.fault_colours) {
+            Some(t) => {
+                let svg = TimelineSvg { t: &t }
+                    .render()
+                    .map_err(|e| ReportError::Render(e.to_string()))?;
+                Some(TimelineView {
+                    svg,
+                    note: t.note.clone(),
+                    jump: focus
+                        .as_ref()
+                        .and_then(|f| f.marked.first())
+                        .map(|i| format!("op-{i}")),
+                })
+            }
+            None => None,
+        };
 
     let footer = format!(
         "Generated by splitbrain {VERSION} at {}.",
@@ -345,7 +237,7 @@ fn build_page<'a>(r: &'a RunReport<'a>) -> Result<ReportPage<'a>, ReportError> {
         stats,
         charts,
         no_charts,
-        faults: fault_rows(&d),
+        faults: fault_rows(&d, &r.fault_colours),
         timeline,
         files: r
             .files
@@ -391,285 +283,6 @@ fn lead_for(res: &Results) -> String {
     }
 }
 
-fn lin_view(l: &LinearizabilityResult, d: &Digest, focus: &mut Option<Focus>) -> LinView {
-    let bad: Vec<String> = l
-        .keys
-        .iter()
-        .filter(|k| k.verdict == Verdict::Invalid)
-        .map(|k| {
-            k.key
-                .as_ref()
-                .map(value_text)
-                .unwrap_or_else(|| "(single object)".into())
-        })
-        .collect();
-    let unknown = l
-        .keys
-        .iter()
-        .filter(|k| k.verdict == Verdict::Unknown)
-        .count();
-    let multi_key = l.keys.len() > 1 || l.keys.first().is_some_and(|k| k.key.is_some());
-    let keys_line = if multi_key {
-        format!(
-            "{} keys checked independently: {} invalid, {} unknown, {} valid; {} ops in {:.0} ms.",
-            l.keys.len(),
-            bad.len(),
-            unknown,
-            l.keys.len() - bad.len() - unknown,
-            thousands(l.stats.calls),
-            l.stats.elapsed_ms
-        )
-    } else {
-        format!(
-            "{} ops checked in {:.0} ms.",
-            thousands(l.stats.calls),
-            l.stats.elapsed_ms
-        )
-    };
-    let mut view = LinView {
-        model: l.model.clone(),
-        sentence: None,
-        message: None,
-        diagram: None,
-        prefixes: Vec::new(),
-        failed: None,
-        failed_anchor: None,
-        keys_line,
-        // A single-object history has no keys to list.
-        bad_keys: if multi_key {
-            bad.into_iter().take(50).collect()
-        } else {
-            Vec::new()
-        },
-        unknown_reason: l.unknown_reason.clone(),
-    };
-    if let Some(cx) = &l.counterexample {
-        view.sentence = Some(explain::sentence(&l.model, cx));
-        view.message = Some(cx.message.clone());
-        view.prefixes = explain::prefix_tables(cx);
-        view.failed = Some(format!(
-            "process {}'s {} (op {})",
-            cx.failed_op.process,
-            cx.failed_op.describe(),
-            cx.failed_op.index
-        ));
-        view.diagram = explain::diagram(cx, d).and_then(|dg| CxSvg { d: &dg }.render().ok());
-        if let Some(pos) = d.position(cx.failed_op.index) {
-            let mut marked = vec![cx.failed_op.index];
-            marked.extend(cx.unplaceable.iter().map(|u| u.op.index));
-            view.failed_anchor = Some(format!("op-{}", cx.failed_op.index));
-            if focus.is_none() {
-                *focus = Some(Focus {
-                    pos,
-                    why: format!(
-                        "around op {}, which cannot be linearized",
-                        cx.failed_op.index
-                    ),
-                    marked,
-                });
-            }
-        }
-    }
-    view
-}
-
-fn set_focus(d: &Digest, lost: &[Value]) -> Option<Focus> {
-    let ops = d.ops();
-    let mut marked = Vec::new();
-    let mut first = None;
-    for c in &d.calls {
-        let inv = &ops[c.inv];
-        if &*inv.f == "add" && lost.contains(&inv.value) && marked.len() < 100 {
-            marked.push(inv.index);
-            first.get_or_insert(c.inv);
-        }
-    }
-    Some(Focus {
-        pos: first?,
-        why: "around the first add that was lost".into(),
-        marked,
-    })
-}
-
-/// "2 acknowledged adds were lost: 17, 42."
-fn set_lead(s: &SetResult) -> Option<String> {
-    let list = |v: &[Value]| {
-        let shown: Vec<String> = v.iter().take(10).map(|x| x.to_string()).collect();
-        let more = if v.len() > 10 {
-            format!(" and {} more", v.len() - 10)
-        } else {
-            String::new()
-        };
-        format!("{}{more}", shown.join(", "))
-    };
-    let plural = |n: usize, one: &str, many: &str| {
-        if n == 1 {
-            one.to_string()
-        } else {
-            format!("{n} {many}")
-        }
-    };
-    let mut parts = Vec::new();
-    if !s.lost.is_empty() {
-        parts.push(format!(
-            "{} lost: {}",
-            plural(
-                s.lost.len(),
-                "an acknowledged add was",
-                "acknowledged adds were"
-            ),
-            list(&s.lost)
-        ));
-    }
-    if !s.unexpected.is_empty() {
-        parts.push(format!(
-            "{} never added: {}",
-            plural(
-                s.unexpected.len(),
-                "an element was read that was",
-                "elements were read that were"
-            ),
-            list(&s.unexpected)
-        ));
-    }
-    if !s.failed_present.is_empty() {
-        parts.push(format!(
-            "{} present anyway: {}",
-            plural(
-                s.failed_present.len(),
-                "an add that failed is",
-                "adds that failed are"
-            ),
-            list(&s.failed_present)
-        ));
-    }
-    (!parts.is_empty()).then(|| {
-        let mut s = parts.join("; ");
-        if let Some(c) = s.get(..1) {
-            s = c.to_uppercase() + &s[1..];
-        }
-        s + "."
-    })
-}
-
-fn set_view(s: SetResult) -> SetView {
-    let group = |title, explain, values: &[Value], bad| ValueGroup {
-        title,
-        explain,
-        values: values
-            .iter()
-            .take(LIST_LIMIT)
-            .map(|v| v.to_string())
-            .collect(),
-        more: values.len().saturating_sub(LIST_LIMIT),
-        bad,
-    };
-    let mut groups = Vec::new();
-    for g in [
-        group(
-            "Lost",
-            "acknowledged (ok) adds missing from a final read",
-            &s.lost,
-            true,
-        ),
-        group("Unexpected", "read, but never added", &s.unexpected, true),
-        group(
-            "Failed yet present",
-            "adds that returned fail, yet appear in a final read",
-            &s.failed_present,
-            true,
-        ),
-        group(
-            "Recovered",
-            "adds with unknown outcome (info) that did take effect: allowed",
-            &s.recovered,
-            false,
-        ),
-    ] {
-        if !g.values.is_empty() {
-            groups.push(g);
-        }
-    }
-    SetView {
-        counts: vec![
-            (
-                "elements attempted".into(),
-                thousands(s.attempt_count as u64),
-            ),
-            (
-                "acknowledged".into(),
-                thousands(s.acknowledged_count as u64),
-            ),
-            (
-                "present in every final read".into(),
-                thousands(s.ok_count as u64),
-            ),
-            ("final reads".into(), thousands(s.final_read_count as u64)),
-        ],
-        groups,
-        reason: s.reason,
-    }
-}
-
-fn counter_view(k: CounterResult, d: &Digest, focus: &mut Option<Focus>) -> CounterView {
-    let ops = d.ops();
-    // The error names the read's completion; the timeline marks invocations.
-    let inv_index = |idx: u64| -> Option<(usize, u64)> {
-        let pos = d.position(idx)?;
-        let inv = d.history.invocation(pos)?;
-        Some((inv, ops[inv].index))
-    };
-    let total = k.errors.len();
-    let shown: Vec<(CounterError, Option<(usize, u64)>)> = k
-        .errors
-        .into_iter()
-        .take(LIST_LIMIT)
-        .map(|e| {
-            let at = inv_index(e.index);
-            (e, at)
-        })
-        .collect();
-    if focus.is_none()
-        && let Some((_, Some((pos, _)))) = shown.first()
-    {
-        *focus = Some(Focus {
-            pos: *pos,
-            why: "around the first read out of bounds".into(),
-            marked: shown.iter().filter_map(|(_, a)| a.map(|a| a.1)).collect(),
-        });
-    }
-    CounterView {
-        read_count: k.read_count,
-        more: total.saturating_sub(LIST_LIMIT),
-        errors: shown
-            .into_iter()
-            .map(|(e, at)| CounterRow {
-                index: e.index,
-                process: e.process.to_string(),
-                value: e.value.to_string(),
-                lower: e.lower,
-                upper: e.upper,
-                anchor: at.map(|a| format!("op-{}", a.1)),
-            })
-            .collect(),
-        reason: k.reason,
-    }
-}
-
-fn stats_view(s: &StatsResult) -> StatsView {
-    let row = |f: &str, c: &Counts| StatsRow {
-        f: f.to_string(),
-        count: thousands(c.count),
-        ok: thousands(c.ok_count),
-        fail: thousands(c.fail_count),
-        info: thousands(c.info_count),
-        bad: c.count > 0 && c.ok_count == 0,
-    };
-    let mut rows: Vec<StatsRow> = s.by_f.iter().map(|(f, c)| row(f, c)).collect();
-    rows.push(row("all", &s.total));
-    StatsView { rows }
-}
-
 fn config_rows(r: &Results) -> Vec<(String, String)> {
     let c = &r.config;
     let mut rows: Vec<(String, String)> = Vec::new();
@@ -694,7 +307,7 @@ fn config_rows(r: &Results) -> Vec<(String, String)> {
         } else {
             let mut s = c.nemesis.join(", ");
             if let Some(i) = c.nemesis_interval_s {
-                s.push_str(&format!(" every {}", charts::seconds(i)));
+                s.push_str(&format!(" every {}", seconds(i)));
             }
             s
         }),
@@ -712,7 +325,7 @@ fn config_rows(r: &Results) -> Vec<(String, String)> {
                 .map_or("unthrottled".into(), |r| format!("{r} ops/s")),
         ),
     );
-    put("time limit", c.time_limit_s.map(charts::seconds));
+    put("time limit", c.time_limit_s.map(seconds));
     put(
         "nodes",
         Some(if c.nodes.is_empty() {
@@ -722,7 +335,7 @@ fn config_rows(r: &Results) -> Vec<(String, String)> {
         }),
     );
     put("started", r.started.clone().map(|s| pretty_time(&s)));
-    put("duration", r.duration_s.map(charts::seconds));
+    put("duration", r.duration_s.map(seconds));
     put(
         "client ops",
         Some(format!(
@@ -754,15 +367,7 @@ fn config_rows(r: &Results) -> Vec<(String, String)> {
     rows
 }
 
-/// `2026-11-25T10:15:00.123Z` → `2026-11-25 10:15:00 UTC`.
-pub(crate) fn pretty_time(s: &str) -> String {
-    match s.parse::<jiff::Timestamp>() {
-        Ok(t) => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        Err(_) => s.to_string(),
-    }
-}
-
-fn fault_rows(d: &Digest) -> Vec<FaultRow> {
+fn fault_rows(d: &Digest, colours: &FaultColours) -> Vec<FaultRow> {
     d.faults
         .iter()
         .map(|f| {
@@ -774,68 +379,23 @@ fn fault_rows(d: &Digest) -> Vec<FaultRow> {
                 }
             };
             let length = match (d.timed, f.end_pos) {
-                (true, Some(e)) => charts::seconds(d.secs(e) - d.secs(f.start_pos)),
+                (true, Some(e)) => seconds(d.secs(e) - d.secs(f.start_pos)),
                 (true, None) => format!(
                     "{} (to the end)",
-                    charts::seconds(d.end_secs() - d.secs(f.start_pos))
+                    seconds(d.end_secs() - d.secs(f.start_pos))
                 ),
                 _ => String::new(),
             };
             FaultRow {
                 fault: f.fault.clone(),
-                color: charts::fault_color(&f.fault),
+                color: colours.colour(&f.fault).to_string(),
                 start: at(f.start_pos),
                 stop: f.end_pos.map(at).unwrap_or_else(|| "never healed".into()),
                 length,
                 nodes: f.nodes.join(", "),
-                detail: explain::ellipsize(&f.detail, 300),
+                detail: ellipsize(&f.detail, 300),
                 error: f.error.clone(),
             }
         })
         .collect()
-}
-
-/// A relative link to a file, each path segment percent-encoded.
-pub(crate) fn href(rel: &str) -> String {
-    rel.split('/')
-        .map(|seg| {
-            let mut out = String::new();
-            for b in seg.bytes() {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    out.push(b as char);
-                } else {
-                    out.push_str(&format!("%{b:02X}"));
-                }
-            }
-            out
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// Escapes text for an XML/HTML attribute value (for the few strings built outside askama).
-pub(crate) fn escape_attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hrefs_are_percent_encoded_per_segment() {
-        assert_eq!(href("nodes/n1/etcd.log"), "nodes/n1/etcd.log");
-        assert_eq!(href("nodes/a b/<x>.log"), "nodes/a%20b/%3Cx%3E.log");
-    }
 }

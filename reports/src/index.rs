@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use askama::Template;
 
-use crate::charts::{seconds, thousands};
-use crate::html::{href, pretty_time, verdict_class};
 use crate::results::{RESULTS_FILE, Results};
+use crate::style::verdict_class;
+use crate::text::{href, pretty_time, seconds, thousands};
 use crate::{INDEX_FILE, REPORT_FILE, ReportError, VERSION};
 
 #[derive(Template)]

@@ -83,12 +83,7 @@ pub fn junit_report(r: &Results) -> Report {
         };
         let mut case = TestCase::new(checker.name.as_str(), status);
         case.set_classname(format!("splitbrain.{}", r.test));
-        if let Some(ms) = checker
-            .result
-            .get("stats")
-            .and_then(|s| s.get("elapsed_ms"))
-            .and_then(|v| v.as_f64())
-        {
+        if let Some(ms) = crate::views::view(&checker.name).and_then(|v| v.elapsed_ms(checker)) {
             case.set_time(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
         }
         case.set_system_out(checker.summary.as_str());

@@ -16,7 +16,8 @@
 //! ```no_run
 //! # fn demo(results: splitbrain_reports::Results, history: splitbrain_history::History) -> Result<(), splitbrain_reports::ReportError> {
 //! let dir = std::path::Path::new("store/etcd-register/20261125T101500.000Z");
-//! let written = splitbrain_reports::write_run(dir, &results, &history, Some("../../index.html"))?;
+//! let colours = splitbrain_reports::FaultColours::default();
+//! let written = splitbrain_reports::write_run(dir, &results, &history, Some("../../index.html"), &colours)?;
 //! println!("{}", splitbrain_reports::summary::render_summary(&results, dir, Some(&written.report)));
 //! # Ok(()) }
 //! ```
@@ -28,6 +29,11 @@
 //! Every string that came from the database or the history goes through
 //! askama's HTML escaping, or plotters' SVG escaping for chart labels.
 //!
+//! Each checker is drawn by its view, picked by checker name from one table
+//! (`views`), from the checker's own typed result: as it is when the check ran in
+//! this process ([`CheckerOutcome::finding`]), read back from `results.json`
+//! otherwise. A checker without a view gets its summary line.
+//!
 //! A linearizability counterexample is drawn after Knossos and Porcupine: the
 //! ops involved as bars per process, the longest linearizable prefix numbered
 //! in its linearization order with the model state after each op, the op that
@@ -35,8 +41,14 @@
 //! returned 1 after a write of 2 had completed".
 //!
 //! Nemesis ops (process `nemesis`, `start-<fault>` / `stop-<fault>`,
-//! `clock-offsets`) become shaded, labelled intervals on every chart, a column
-//! of the timeline, a table of faults, and a chart of node clock offsets.
+//! `clock-offsets`: the names of `splitbrain_history::fault_op`) become shaded,
+//! labelled intervals on every chart, a column of the timeline, a table of
+//! faults, and a chart of node clock offsets, each fault in the colour the
+//! caller's [`FaultColours`] gives it.
+//!
+//! Modules do not import each other in a circle: small text helpers and colours
+//! live below what draws (`text`, [`style`]), views below the page
+//! (`tests/layering.rs` keeps it so).
 //!
 //! Large histories stay quick and small: the latency scatter is sampled (rare
 //! outcomes kept), line charts are bucketed, and the timeline shows at most
@@ -49,14 +61,18 @@ mod html;
 pub mod index;
 pub mod junit;
 pub mod results;
+pub mod style;
 pub mod summary;
+mod text;
 pub mod timeline;
+mod views;
 
 use std::path::{Path, PathBuf};
 
 pub use digest::FaultInterval;
 pub use html::RunReport;
 pub use results::{CheckerOutcome, FaultCount, OpCounts, Results, RunConfig, SCHEMA};
+pub use style::FaultColours;
 
 /// The report's file name in a run directory.
 pub const REPORT_FILE: &str = "report.html";
@@ -98,16 +114,19 @@ pub struct Written {
 }
 
 /// Writes `report.html` and `junit.xml` into the run directory `dir`. `index_href`
-/// is the store index relative to `dir` (`../../index.html`), when the run is in a store.
+/// is the store index relative to `dir` (`../../index.html`), when the run is in a store;
+/// `colours` gives each fault its colour ([`FaultColours::default`]: splitbrain's own).
 pub fn write_run(
     dir: &Path,
     results: &Results,
     history: &splitbrain_history::History,
     index_href: Option<&str>,
+    colours: &FaultColours,
 ) -> Result<Written, ReportError> {
     let junit = junit::write_junit(dir, results)?;
     let mut report = RunReport::for_dir(results, history, dir);
     report.index_href = index_href.map(str::to_string);
+    report.fault_colours = colours.clone();
     let html = report.render()?;
     let report = dir.join(REPORT_FILE);
     write_atomically(&report, html.as_bytes())?;

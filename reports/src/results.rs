@@ -23,9 +23,13 @@
 //!   "notes": [] }
 //! ```
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use splitbrain_checkers::Verdict;
-use splitbrain_history::{History, OpType, Process};
+use splitbrain_checkers::{Checked, Finding, Verdict};
+use splitbrain_history::{FaultEdge, FaultOp, History, OpType, Process};
 
 /// The value of the `schema` field.
 pub const SCHEMA: &str = "splitbrain-results/1";
@@ -122,7 +126,7 @@ impl Results {
 /// One checker's verdict, a one-line summary, and its full result.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckerOutcome {
-    /// `linearizable`, `set`, `counter` or `stats`.
+    /// The checker's name in `splitbrain_checkers::registry` (`linearizable`, `set`, ...).
     pub name: String,
     pub verdict: Verdict,
     /// One line for humans: what was found.
@@ -130,6 +134,38 @@ pub struct CheckerOutcome {
     /// The checker's own result, as it serializes it (for `linearizable`,
     /// `splitbrain_checkers::LinearizabilityResult`, with its counterexample).
     pub result: serde_json::Value,
+    /// The same result, typed, when the check ran in this process: the report reads
+    /// it as it is. Never written; a `results.json` read back has none, and
+    /// [`CheckerOutcome::finding`] reads `result` instead.
+    #[serde(skip)]
+    pub finding: Option<Arc<dyn Finding>>,
+}
+
+impl CheckerOutcome {
+    /// A checker's answer as `results.json` records it, its typed result kept.
+    pub fn from_checked(c: Checked) -> Result<CheckerOutcome, serde_json::Error> {
+        Ok(CheckerOutcome {
+            result: c.finding.to_json()?,
+            name: c.name,
+            verdict: c.verdict,
+            summary: c.summary,
+            finding: Some(c.finding),
+        })
+    }
+
+    /// The checker's result as a `T`: the typed finding itself when there is one of
+    /// that type, else `result` read as a `T`; `None` when it is neither (another
+    /// checker's result, or another version's).
+    pub fn finding<T: Finding + Clone + DeserializeOwned>(&self) -> Option<Cow<'_, T>> {
+        if let Some(t) = self
+            .finding
+            .as_deref()
+            .and_then(|f| f.as_any().downcast_ref::<T>())
+        {
+            return Some(Cow::Borrowed(t));
+        }
+        T::deserialize(&self.result).ok().map(Cow::Owned)
+    }
 }
 
 /// Counts of ops by type (client ops only; the nemesis is not counted).
@@ -212,7 +248,11 @@ impl FaultCount {
             if op.process != Process::Nemesis {
                 continue;
             }
-            let Some(fault) = op.f.strip_prefix("start-") else {
+            let Some(FaultOp {
+                edge: FaultEdge::Start,
+                fault,
+            }) = FaultOp::parse(&op.f)
+            else {
                 continue;
             };
             match out.iter_mut().find(|c| c.fault == fault) {
@@ -229,7 +269,35 @@ impl FaultCount {
 
 #[cfg(test)]
 mod tests {
+    use splitbrain_checkers::stats::{StatsChecker, StatsResult};
+    use splitbrain_checkers::unique_ids::UniqueIdsResult;
+    use splitbrain_checkers::{Checker, Limits};
+
     use super::*;
+
+    #[test]
+    fn a_finding_is_the_typed_result_else_the_json_read_back() {
+        let history = splitbrain_checkers::testing::history(&[
+            (0, OpType::Invoke, "read", splitbrain_history::Value::Nil),
+            (0, OpType::Ok, "read", splitbrain_history::Value::Int(1)),
+        ]);
+        let checked = StatsChecker.check(&history, &Limits::default()).unwrap();
+        let outcome = CheckerOutcome::from_checked(checked).unwrap();
+        assert!(matches!(
+            outcome.finding::<StatsResult>(),
+            Some(Cow::Borrowed(_))
+        ));
+        // Written and read back: the same result, from the JSON.
+        let back: CheckerOutcome =
+            serde_json::from_str(&serde_json::to_string(&outcome).unwrap()).unwrap();
+        assert!(back.finding.is_none());
+        let read = back.finding::<StatsResult>().unwrap();
+        assert!(matches!(read, Cow::Owned(_)));
+        assert_eq!(*read, *outcome.finding::<StatsResult>().unwrap());
+        // Another checker's type is neither.
+        assert!(outcome.finding::<UniqueIdsResult>().is_none());
+        assert!(back.finding::<UniqueIdsResult>().is_none());
+    }
 
     #[test]
     fn old_results_without_the_new_fields_still_parse() {

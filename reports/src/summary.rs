@@ -4,13 +4,10 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use splitbrain_checkers::{LinearizabilityResult, Verdict};
+use splitbrain_checkers::Verdict;
 
-use crate::explain;
 use crate::results::{CheckerOutcome, Results};
-
-/// How many values or errors the text lists before "and N more".
-const TEXT_LIMIT: usize = 20;
+use crate::views;
 
 /// What ran, the verdicts, and where to look:
 ///
@@ -52,7 +49,7 @@ pub fn render_summary(r: &Results, dir: &Path, report: Option<&Path>) -> String 
             c.summary
         );
         if c.verdict == Verdict::Invalid
-            && let Some(sentence) = counterexample_sentence(c)
+            && let Some(sentence) = views::view(&c.name).and_then(|v| v.sentence(c))
         {
             let _ = writeln!(s, "  {:<13} {:<8} {sentence}", "", "");
         }
@@ -108,109 +105,18 @@ pub fn what_ran(r: &Results) -> String {
         if !s.is_empty() {
             s.push_str("; ");
         }
-        s.push_str(&crate::charts::seconds(d));
+        s.push_str(&crate::text::seconds(d));
     }
     s
 }
 
-fn counterexample_sentence(c: &CheckerOutcome) -> Option<String> {
-    if c.name != "linearizable" {
-        return None;
-    }
-    let l: LinearizabilityResult = serde_json::from_value(c.result.clone()).ok()?;
-    l.counterexample
-        .as_ref()
-        .map(|cx| explain::sentence(&l.model, cx))
-}
-
 /// The anomaly a checker found, as plain text (several lines), for JUnit and logs;
-/// empty when there is nothing more to say than the summary.
+/// empty when there is nothing more to say than the summary (or no view knows the
+/// checker).
 pub fn anomaly_detail(c: &CheckerOutcome) -> String {
-    let mut s = String::new();
-    let list = |s: &mut String, title: &str, v: Option<&serde_json::Value>| {
-        let Some(items) = v.and_then(|v| v.as_array()) else {
-            return;
-        };
-        if items.is_empty() {
-            return;
-        }
-        let shown: Vec<String> = items
-            .iter()
-            .take(TEXT_LIMIT)
-            .map(|x| x.to_string())
-            .collect();
-        let _ = write!(s, "{title} ({}): {}", items.len(), shown.join(", "));
-        if items.len() > TEXT_LIMIT {
-            let _ = write!(s, ", … and {} more", items.len() - TEXT_LIMIT);
-        }
-        s.push('\n');
-    };
-    match c.name.as_str() {
-        "linearizable" => {
-            let Ok(l) = serde_json::from_value::<LinearizabilityResult>(c.result.clone()) else {
-                return s;
-            };
-            if let Some(cx) = &l.counterexample {
-                let _ = writeln!(s, "{}", explain::sentence(&l.model, cx));
-                let _ = writeln!(s, "{}", cx.message);
-                for (i, p) in cx.prefixes.iter().enumerate() {
-                    let _ = writeln!(
-                        s,
-                        "longest linearizable prefix {} (last ops, in order):",
-                        i + 1
-                    );
-                    for (k, op) in p.ops.iter().enumerate() {
-                        let _ = writeln!(
-                            s,
-                            "  {:>2}. process {} {} (op {}) => {}",
-                            k + 1,
-                            op.op.process,
-                            op.op.describe(),
-                            op.op.index,
-                            op.state_after
-                        );
-                    }
-                    for u in cx.unplaceable.iter().filter(|u| u.prefix == i) {
-                        let _ = writeln!(
-                            s,
-                            "   ✗ process {} {} (op {}): {}",
-                            u.op.process,
-                            u.op.describe(),
-                            u.op.index,
-                            u.reason
-                        );
-                    }
-                }
-            }
-            if let Some(u) = &l.unknown_reason {
-                let _ = writeln!(s, "unknown: {u}");
-            }
-        }
-        "set" => {
-            list(&mut s, "lost", c.result.get("lost"));
-            list(&mut s, "unexpected", c.result.get("unexpected"));
-            list(&mut s, "failed yet present", c.result.get("failed_present"));
-        }
-        "counter" => {
-            if let Some(errors) = c.result.get("errors").and_then(|e| e.as_array()) {
-                for e in errors.iter().take(TEXT_LIMIT) {
-                    let _ = writeln!(
-                        s,
-                        "op {}: process {} read {}, allowed {}..={}",
-                        e["index"], e["process"], e["value"], e["lower"], e["upper"]
-                    );
-                }
-                if errors.len() > TEXT_LIMIT {
-                    let _ = writeln!(s, "… and {} more", errors.len() - TEXT_LIMIT);
-                }
-            }
-        }
-        _ => {}
-    }
-    if let Some(reason) = c.result.get("reason").and_then(|r| r.as_str())
-        && !s.contains(reason)
-    {
-        let _ = writeln!(s, "{reason}");
-    }
-    s.trim_end().to_string()
+    views::view(&c.name)
+        .map(|v| v.text(c))
+        .unwrap_or_default()
+        .trim_end()
+        .to_string()
 }

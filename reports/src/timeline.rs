@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 
 use splitbrain_history::{OpType, Process};
 
-use crate::charts::fault_color;
-use crate::digest::{Digest, value_text};
-use crate::explain::ellipsize;
+use crate::digest::Digest;
+use crate::style::FaultColours;
+use crate::text::{ellipsize, thousands, value_text};
 
 /// At most this many history entries (invocations and completions) are drawn.
 pub const MAX_OPS: usize = 10_000;
@@ -40,7 +40,7 @@ pub(crate) struct TBar {
     pub h: u32,
     /// `ok`, `fail`, `info` or `fault`.
     pub class: &'static str,
-    pub color: Option<&'static str>,
+    pub color: Option<String>,
     pub label: Option<String>,
     pub title: String,
     /// `op-<index>` for ops an anomaly names, so the page can link to them.
@@ -51,7 +51,7 @@ pub(crate) struct TBar {
 pub(crate) struct TShade {
     pub y: u32,
     pub h: u32,
-    pub color: &'static str,
+    pub color: String,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +85,7 @@ pub(crate) fn build(
     d: &Digest,
     concurrency: Option<u64>,
     focus: Option<&Focus>,
+    colours: &FaultColours,
 ) -> Option<Timeline> {
     let ops = d.ops();
     if d.calls.is_empty() {
@@ -108,9 +109,9 @@ pub(crate) fn build(
         let end = start + MAX_OPS;
         let note = format!(
             "The history has {} entries; the timeline shows entries {}–{} ({}). The whole history is in history.jsonl.",
-            crate::charts::thousands(n as u64),
-            crate::charts::thousands(start as u64),
-            crate::charts::thousands(end as u64 - 1),
+            thousands(n as u64),
+            thousands(start as u64),
+            thousands(end as u64 - 1),
             why
         );
         (start, end, Some(note))
@@ -181,11 +182,11 @@ pub(crate) fn build(
             continue;
         }
         let (y0, y1) = (y_of(f.start_pos), y_of(e));
-        let color = fault_color(&f.fault);
+        let color = colours.colour(&f.fault);
         shades.push(TShade {
             y: y0,
             h: (y1 - y0).max(2),
-            color,
+            color: color.to_string(),
         });
         let mut title = format!(
             "{} on {}",
@@ -211,7 +212,7 @@ pub(crate) fn build(
             w: COL_W - 8,
             h: (y1 - y0).max(PX),
             class: "fault",
-            color: Some(color),
+            color: Some(color.to_string()),
             label: Some(ellipsize(&format!("{} {}", f.fault, f.nodes.join(" ")), 20)),
             title: ellipsize(&title, 400),
             id: None,

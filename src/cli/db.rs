@@ -1,11 +1,10 @@
 //! `splitbrain db up|down|status FILE`: a database on every node, from a YAML definition.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::bail;
+use splitbrain_control::Cluster;
 use splitbrain_control::db::{Db, DbDef};
-use splitbrain_control::{Cluster, Inventory};
 
 use super::nodes::NodeArgs;
 
@@ -58,40 +57,12 @@ pub fn run(args: DbArgs) -> anyhow::Result<u8> {
 async fn connect(t: &DbTarget) -> anyhow::Result<(Db, Cluster)> {
     let def = DbDef::load(&t.file)?;
     let resolved = t.nodes.resolve()?;
-    if let Some(inv) = &resolved.inventory {
-        check_private_data_dir(&def, inv, &t.file)?;
-    }
+    // Bound before connecting, so that a lab whose nodes would share the data directory is
+    // refused before anything reaches them.
+    let db = Db::for_nodes(def, &resolved.nodes)?;
+    db.check_private(resolved.inventory.as_ref().and_then(|i| i.lab.as_ref()))?;
     let cluster = Cluster::connect(&resolved.nodes, &resolved.ssh).await?;
-    let db = Db::new(def, &cluster)?;
     Ok((db, cluster))
-}
-
-/// On the lab, a data directory that is not private to each node would be shared by all.
-fn check_private_data_dir(def: &DbDef, inv: &Inventory, file: &Path) -> anyhow::Result<()> {
-    let (Some(lab), Some(first)) = (&inv.lab, inv.nodes.first()) else {
-        return Ok(());
-    };
-    let db = Db::for_nodes(def.clone(), std::slice::from_ref(first))?;
-    let data_dir = db
-        .vars(&first.name)
-        .map(|v| v["data_dir"].clone())
-        .unwrap_or_default();
-    let private = lab
-        .private_dirs
-        .iter()
-        .any(|p| Path::new(&data_dir).starts_with(p));
-    if !private {
-        bail!(
-            "{}: data_dir {data_dir} is not private to each lab node, so all nodes would share it; \
-             recreate the lab with `splitbrain lab down && splitbrain lab up --private-dir {}`",
-            file.display(),
-            Path::new(&data_dir)
-                .parent()
-                .map(|p| p.display().to_string())
-                .unwrap_or(data_dir.clone())
-        );
-    }
-    Ok(())
 }
 
 async fn up(t: DbTarget) -> anyhow::Result<u8> {

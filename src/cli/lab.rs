@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use splitbrain_control::lab::{self, LabConfig};
+use splitbrain::builtin;
+use splitbrain_control::lab;
 
 /// Local lab nodes on this machine: each a set of Linux namespaces with its own address,
 /// sshd, hostname, processes, /opt, /run, /tmp, /var/log and database directory. Needs root.
@@ -46,9 +47,13 @@ pub struct UpArgs {
     #[arg(long, default_value = lab::DEFAULT_SUBNET, value_name = "CIDR")]
     pub subnet: String,
     /// Another directory to make private to each node (repeatable), e.g. a database's data
-    /// directory under /var/lib. /opt, /run, /tmp, /var/log and /var/lib/etcd always are.
-    #[arg(long = "private-dir", value_name = "PATH")]
+    /// directory under /var/lib.
+    #[arg(long = "private-dir", value_name = "PATH", long_help = private_dir_help())]
     pub private_dirs: Vec<String>,
+    /// A database definition whose `private_dirs` each node gets to itself too (repeatable;
+    /// a file, or builtin:NAME). The built-in databases' always are.
+    #[arg(long = "db", value_name = "FILE")]
+    pub dbs: Vec<PathBuf>,
     /// Let sshd on the nodes accept passwords (for users other than root).
     #[arg(long)]
     pub password_auth: bool,
@@ -61,16 +66,17 @@ pub fn run(args: LabArgs) -> anyhow::Result<u8> {
     rt.block_on(async move {
         match args.action {
             LabAction::Up(up) => {
-                let mut cfg = LabConfig::new(up.nodes);
+                let dbs = up
+                    .dbs
+                    .iter()
+                    .map(|f| builtin::load_db(f))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let mut cfg = builtin::lab_config(up.nodes, &dbs)?;
                 cfg.dir = up.lab.lab_dir;
                 cfg.name = up.lab.name;
                 cfg.subnet = up.subnet;
                 cfg.password_auth = up.password_auth;
-                for d in up.private_dirs {
-                    if !cfg.private_dirs.contains(&d) {
-                        cfg.private_dirs.push(d);
-                    }
-                }
+                cfg.make_private(&up.private_dirs);
                 let started = Instant::now();
                 let inv = lab::up(&cfg).await?;
                 println!(
@@ -148,6 +154,19 @@ pub fn run(args: LabArgs) -> anyhow::Result<u8> {
             }
         }
     })
+}
+
+/// `--private-dir`'s help, naming what is always private (from the lab and the built-in
+/// definitions, not a list typed here).
+fn private_dir_help() -> String {
+    let always = builtin::lab_config(1, &[])
+        .map(|c| c.private_dirs.join(", "))
+        .unwrap_or_else(|e| format!("(unknown: {e})"));
+    format!(
+        "Another directory to make private to each node (repeatable), e.g. a database's data \
+         directory under /var/lib. Always private: {always} (the generic ones and the built-in \
+         databases' private_dirs); --db FILE adds a definition's."
+    )
 }
 
 fn flags(name: &str, dir: &std::path::Path) -> String {

@@ -49,12 +49,10 @@ pub struct TestArgs {
     /// Seed for the generators (a run's seed is in its test.yaml).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Override the workload: register, set or counter.
-    #[arg(long)]
+    /// Override the workload (and use its default checkers).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(splitbrain_workloads::workload::names()))]
     pub workload: Option<String>,
-    /// Faults to inject, comma-separated: partition, kill, pause, clock, packet, or all;
-    /// `none` turns off the definition's nemesis.
-    #[arg(long, value_name = "FAULTS", value_parser = |s: &str| parse_fault_list(s).map(FaultList))]
+    #[arg(long, value_name = "FAULTS", help = splitbrain_nemeses::config::fault_list_help(), value_parser = |s: &str| parse_fault_list(s).map(FaultList))]
     pub nemesis: Option<FaultList>,
     /// Time between a fault's start and its stop, and between faults: `5s`, `1m30s`, ...
     /// (default 10s; 100ms to 7d).
@@ -145,7 +143,13 @@ pub fn run(args: TestArgs) -> Result<u8> {
             "--lab brings up its own nodes: drop --nodes/--node/--nodes-file, or drop --lab"
         );
     }
-    let mut cfg = splitbrain_control::lab::LabConfig::new(n);
+    // The built-in databases' private directories and the test's own database's.
+    let db = def
+        .db
+        .as_deref()
+        .map(splitbrain::builtin::load_db)
+        .transpose()?;
+    let mut cfg = splitbrain::builtin::lab_config(n, db.as_slice())?;
     cfg.dir = args.nodes.lab_dir.clone();
     if cfg.dir.join("inventory.json").exists() {
         anyhow::bail!(
@@ -191,12 +195,13 @@ fn load_definition(args: &TestArgs) -> Result<TestDef> {
 
 fn run_on_nodes(args: &TestArgs, def: &TestDef, rt: &tokio::runtime::Runtime) -> Result<u8> {
     splitbrain::logging::init();
-    let uses_nodes = def.db.is_some() || def.client.kind == "etcd";
+    let uses_nodes = def.db.is_some() || def.client.needs_nodes();
     let env = if uses_nodes {
         let resolved = args.nodes.resolve()?;
         Environment {
             nodes: resolved.nodes,
             ssh: Some(resolved.ssh),
+            lab: resolved.inventory.and_then(|i| i.lab),
         }
     } else {
         Environment::default()
@@ -265,7 +270,12 @@ fn apply_flags(def: &mut TestDef, a: &TestArgs) {
         def.leave_db_running = true;
     }
     if let Some(FaultList(faults)) = &a.nemesis {
-        def.nemesis.get_or_insert_default().faults = faults.clone();
+        let nemesis = def.nemesis.get_or_insert_default();
+        nemesis.faults = faults.clone();
+        if faults.is_empty() {
+            // `--nemesis none` turns every fault off, a written schedule's too.
+            nemesis.schedule = None;
+        }
     }
     if let Some(i) = a.nemesis_interval {
         def.nemesis.get_or_insert_default().interval = Some(i);
@@ -305,9 +315,9 @@ pub fn analyze(args: AnalyzeArgs) -> Result<u8> {
     let dir = store.resolve(args.run.as_deref())?;
     let run = splitbrain::store::RunDir::open(&dir)?;
     let def = TestDef::load(&run.file(splitbrain::store::TEST_FILE))?;
-    let workload = def.workload.kind.parse()?;
-    let specs = splitbrain::analysis::checker_specs(workload, &def.checkers)?;
-    let outcome = harness::check_run(&run, &def, &specs, Vec::new(), true)?;
+    let workload: &dyn splitbrain_workloads::Workload = def.workload.kind.parse()?;
+    let checkers = splitbrain::analysis::checkers(workload, &def.checkers)?;
+    let outcome = harness::check_run(&run, &def, &checkers, Vec::new(), true)?;
     print_summary(&outcome);
     Ok(args.gate.code(outcome.results.verdict))
 }

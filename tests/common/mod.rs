@@ -1,9 +1,13 @@
-//! Shared by the binary's integration tests: running the built `splitbrain`,
-//! and skipping (or, under CI=true, failing) when the lab cannot run here.
+//! Shared by the binary's integration tests: running the built `splitbrain`, and labs
+//! brought up through it, with the lab kit every crate uses
+//! ([`splitbrain_control::testing::lab`]) deciding whether they can run here and checking
+//! that nothing is left.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use splitbrain_control::testing::lab as lab_kit;
 
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_splitbrain"))
@@ -30,49 +34,10 @@ pub fn run(cwd: &Path, args: &[&str]) -> Output {
     out
 }
 
-/// True when tests needing root, the lab and etcd can run. Under CI=true a
-/// missing prerequisite fails the test; elsewhere it is skipped, saying why.
+/// True when tests needing root, the lab and etcd can run: the lab kit's rule (under
+/// CI=true a missing prerequisite fails the test; elsewhere it is skipped, saying why).
 pub fn lab_available(test: &str) -> bool {
-    let missing = if !is_root() {
-        Some("not root".to_string())
-    } else {
-        [
-            "ip",
-            "iptables",
-            "etcd",
-            "etcdctl",
-            "ssh",
-            "ssh-keygen",
-            "sshd",
-        ]
-        .iter()
-        .find(|b| !has_binary(b))
-        .map(|b| format!("{b} is not installed (run scripts/install-deps)"))
-    };
-    match missing {
-        None => true,
-        Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{test}: CI=true but {why}")
-        }
-        Some(why) => {
-            eprintln!("SKIPPED {test}: {why}");
-            false
-        }
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-fn has_binary(name: &str) -> bool {
-    ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin"]
-        .iter()
-        .any(|d| Path::new(d).join(name).exists())
+    lab_kit::available(test, lab_kit::ETCD)
 }
 
 /// A lab of the test's own (name, subnet 10.77.<octet>.0/24, dir), torn down on drop.
@@ -80,14 +45,19 @@ pub struct Lab {
     pub name: String,
     pub dir: PathBuf,
     pub subnet: String,
+    /// The same lab as the kit sees it, for its checks.
+    cfg: splitbrain_control::lab::LabConfig,
 }
 
 impl Lab {
     pub fn up(name: &str, octet: u8, nodes: usize) -> Lab {
+        // The kit's naming, so that its checks find everything of this lab.
+        let cfg = lab_kit::config(name, octet, nodes);
         let lab = Lab {
-            name: name.into(),
-            dir: PathBuf::from(format!("/var/cache/splitbrain/test-{name}")),
-            subnet: format!("10.77.{octet}.0/24"),
+            name: cfg.name.clone(),
+            dir: cfg.dir.clone(),
+            subnet: cfg.subnet.clone(),
+            cfg,
         };
         lab.down();
         let n = nodes.to_string();
@@ -129,26 +99,12 @@ impl Lab {
         self.dir.to_str().unwrap()
     }
 
-    /// Nothing of the lab is left: no namespace, no link, no process.
+    /// Nothing of the lab is left: no namespace, link, chain, route, mount, file or process
+    /// ([`lab_kit::assert_clean`]). Call it after [`Lab::down`].
     pub fn assert_gone(&self) {
-        let prefix = format!("sb-{}-", self.name);
-        let sh = |c: &str| {
-            String::from_utf8_lossy(&Command::new("sh").arg("-c").arg(c).output().unwrap().stdout)
-                .into_owned()
-        };
-        assert!(!sh("ip netns list").contains(&prefix), "namespace left");
-        assert!(!sh("ip -o link show").contains(&prefix), "link left");
-        assert!(
-            !sh("iptables -w -S").contains(&prefix),
-            "iptables rule left"
-        );
-        let procs = sh("ps -eo args");
-        assert!(
-            !procs
-                .lines()
-                .any(|l| l.contains(self.dir.to_str().unwrap())),
-            "lab process left: {procs}"
-        );
+        tokio::runtime::Runtime::new()
+            .expect("a runtime")
+            .block_on(lab_kit::assert_clean(&self.cfg));
     }
 }
 

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use splitbrain_control::{Cluster, Cmd, Inventory};
+use splitbrain_history::fault_op::CLOCK_OFFSETS;
+use splitbrain_history::{FaultEdge, FaultOp};
 
 /// Faults found on the lab's nodes, one line each: our iptables chains, a netem qdisc, a
 /// stopped process, a clock loop, a non-zero clock offset (the clock file and what `date`
@@ -85,7 +87,7 @@ pub fn check_nemesis_ops(ops: &[serde_json::Value]) -> Vec<String> {
     for op in &nemesis {
         assert_eq!(op["type"], "info", "{op}");
         let f = op["f"].as_str().unwrap();
-        if f == "clock-offsets" {
+        if f == CLOCK_OFFSETS {
             assert!(op["value"].is_object(), "{op}");
             continue;
         }
@@ -93,14 +95,22 @@ pub fn check_nemesis_ops(ops: &[serde_json::Value]) -> Vec<String> {
             op["value"]["nodes"].is_array(),
             "nemesis op without nodes: {op}"
         );
-        if let Some(fault) = f.strip_prefix("start-") {
-            assert!(open.is_none(), "{f} while {open:?} is active");
-            open = Some(fault.to_string());
-        } else if let Some(fault) = f.strip_prefix("stop-") {
-            assert_eq!(open.as_deref(), Some(fault), "{f} without its start");
-            open = None;
-        } else {
-            panic!("unexpected nemesis op {op}");
+        match FaultOp::parse(f) {
+            Some(FaultOp {
+                edge: FaultEdge::Start,
+                fault,
+            }) => {
+                assert!(open.is_none(), "{f} while {open:?} is active");
+                open = Some(fault.to_string());
+            }
+            Some(FaultOp {
+                edge: FaultEdge::Stop,
+                fault,
+            }) => {
+                assert_eq!(open.as_deref(), Some(fault), "{f} without its start");
+                open = None;
+            }
+            None => panic!("unexpected nemesis op {op}"),
         }
     }
     assert!(open.is_none(), "fault {open:?} never stopped");

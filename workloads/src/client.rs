@@ -1,4 +1,5 @@
-//! What a client is: [`Request`] in, [`Outcome`] out, opened per process by a [`ClientFactory`].
+//! What a client is: [`Request`] in, [`Outcome`] out, opened per process by a
+//! [`ClientFactory`], with Jepsen's lifecycle: open, setup, invoke, teardown, close.
 
 use std::fmt;
 
@@ -130,7 +131,14 @@ impl Target {
     }
 }
 
-/// A connection to the database used by one process.
+/// A connection to the database used by one process, written for one
+/// (database, workload) pair: `etcd/register`, `memory/set`, ...
+///
+/// The lifecycle is Jepsen's. [`ClientFactory::open`] opens one per process;
+/// [`Client::setup`] runs once per test, on one opened client, before the main
+/// phase (create tables, seed accounts); [`Client::invoke`] runs the operations;
+/// [`Client::teardown`] runs once, on one opened client, after the final phase;
+/// [`Client::close`] releases each client.
 ///
 /// The runner calls `invoke` one request at a time and enforces the per-op
 /// timeout itself with `tokio::time::timeout`, recording `info` and dropping
@@ -139,13 +147,25 @@ impl Target {
 /// closes the client and opens a new one for the worker's fresh process.
 #[async_trait]
 pub trait Client: Send {
+    /// Once per test, before the main phase: whatever the workload needs to exist
+    /// in the database. An error stops the test before any operation is recorded.
+    async fn setup(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     async fn invoke(&mut self, req: &Request) -> Outcome;
+
+    /// Once per test, after the final phase: removes what `setup` made, when the
+    /// database outlives the test. An error is reported, never a verdict.
+    async fn teardown(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
 
     /// Releases connections. Dropping the client must release them too.
     async fn close(&mut self) {}
 }
 
-/// Opens a [`Client`] for a process talking to one node.
+/// Opens a [`Client`] for a process talking to one node (Jepsen's `open!`).
 #[async_trait]
 pub trait ClientFactory: Send + Sync {
     /// Opens a client for `process` against `target`. An error here means no

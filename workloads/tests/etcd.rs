@@ -12,8 +12,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use splitbrain_history::Value;
-use splitbrain_workloads::etcd::{EtcdClient, EtcdClientFactory, EtcdOptions, ReadConsistency};
-use splitbrain_workloads::{Client, ClientFactory, Outcome, Request, Target, Workload};
+use splitbrain_workloads::etcd::counter::Counter;
+use splitbrain_workloads::etcd::register::Register;
+use splitbrain_workloads::etcd::set::Set;
+use splitbrain_workloads::etcd::unique_ids::UniqueIds;
+use splitbrain_workloads::etcd::{
+    EtcdClient, EtcdFactory, EtcdOptions, EtcdWorkload, ReadConsistency,
+};
+use splitbrain_workloads::{Client, ClientFactory, Outcome, Request, Target};
 
 const ETCD: &str = "/usr/bin/etcd";
 
@@ -88,7 +94,7 @@ async fn start_etcd() -> Option<Etcd> {
         .expect("start etcd");
     let etcd = Etcd { child, port, dir };
     // Ready when a linearizable read succeeds (it needs a leader).
-    let mut client = factory(Workload::Register, EtcdOptions::default())
+    let mut client = factory::<Register>(EtcdOptions::default())
         .client(&etcd.target())
         .unwrap();
     // Generous: etcd's first start on a loaded CI machine is slow, not broken.
@@ -106,12 +112,12 @@ async fn start_etcd() -> Option<Etcd> {
     }
 }
 
-fn factory(w: Workload, options: EtcdOptions) -> EtcdClientFactory {
-    EtcdClientFactory::new(w, options)
+fn factory<W: EtcdWorkload>(options: EtcdOptions) -> EtcdFactory<W> {
+    EtcdFactory::new(options)
 }
 
-fn client(w: Workload, target: &Target) -> EtcdClient {
-    factory(w, EtcdOptions::default()).client(target).unwrap()
+fn client<W: EtcdWorkload>(target: &Target) -> EtcdClient<W> {
+    factory::<W>(EtcdOptions::default()).client(target).unwrap()
 }
 
 fn read() -> Request {
@@ -128,6 +134,10 @@ fn cas(old: i64, new: i64) -> Request {
 
 fn add(v: i64) -> Request {
     Request::new("add", Value::Int(v))
+}
+
+fn generate() -> Request {
+    Request::new("generate", Value::Nil)
 }
 
 fn is_fail(o: &Outcome) -> bool {
@@ -147,7 +157,7 @@ async fn register_set_and_counter_against_real_etcd() {
     let key = |r: Request, k: i64| r.with_key(Value::Int(k));
 
     // Register: read of a fresh key, write, read, cas ok, cas fail.
-    let mut c = client(Workload::Register, &target);
+    let mut c = client::<Register>(&target);
     assert_eq!(c.invoke(&key(read(), 1)).await, Outcome::Ok(Value::Nil));
     assert_eq!(
         c.invoke(&key(write(3), 1)).await,
@@ -169,13 +179,11 @@ async fn register_set_and_counter_against_real_etcd() {
         read_consistency: ReadConsistency::Serializable,
         ..EtcdOptions::default()
     };
-    let mut s = factory(Workload::Register, options)
-        .client(&target)
-        .unwrap();
+    let mut s = factory::<Register>(options).client(&target).unwrap();
     assert_eq!(s.invoke(&key(read(), 1)).await, Outcome::Ok(Value::Int(4)));
 
     // Set: adds from two clients, one read with every element, in numeric order.
-    let set = factory(Workload::Set, EtcdOptions::default());
+    let set = factory::<Set>(EtcdOptions::default());
     let mut a = set.open(&target, 10).await.unwrap();
     let mut b = set.open(&target, 11).await.unwrap();
     assert_eq!(a.invoke(&read()).await, Outcome::Ok(Value::List(vec![])));
@@ -191,12 +199,12 @@ async fn register_set_and_counter_against_real_etcd() {
 
     // Counter: concurrent increments under compare-and-set contention.
     assert_eq!(
-        client(Workload::Counter, &target).invoke(&read()).await,
+        client::<Counter>(&target).invoke(&read()).await,
         Outcome::Ok(Value::Int(0))
     );
     let tasks: Vec<_> = (0..4)
         .map(|_| {
-            let mut c = client(Workload::Counter, &target);
+            let mut c = client::<Counter>(&target);
             tokio::spawn(async move {
                 let mut ok = 0;
                 for _ in 0..25 {
@@ -219,12 +227,12 @@ async fn register_set_and_counter_against_real_etcd() {
     }
     assert!(acknowledged > 0);
     assert_eq!(
-        client(Workload::Counter, &target).invoke(&read()).await,
+        client::<Counter>(&target).invoke(&read()).await,
         Outcome::Ok(Value::Int(acknowledged))
     );
 
     // Latency on loopback, for the record (not asserted).
-    let mut c = client(Workload::Register, &target);
+    let mut c = client::<Register>(&target);
     for (name, req) in [("write", key(write(1), 9)), ("read", key(read(), 9))] {
         let mut times = Vec::new();
         for _ in 0..300 {
@@ -242,9 +250,51 @@ async fn register_set_and_counter_against_real_etcd() {
 }
 
 #[tokio::test]
+async fn unique_ids_against_real_etcd_are_increasing_revisions() {
+    let Some(etcd) = start_etcd().await else {
+        return;
+    };
+    let target = etcd.target();
+    // Concurrent generates from several clients: every id is returned once.
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = client::<UniqueIds>(&target);
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for _ in 0..25 {
+                    match c.invoke(&generate()).await {
+                        Outcome::Ok(v) => ids.push(v.as_int().unwrap()),
+                        other => panic!("no generate should fail here: {other:?}"),
+                    }
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        let ids = t.await.unwrap();
+        // One client's ids increase: each put comes after the one before it.
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        all.extend(ids);
+    }
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "an id was returned twice");
+    // A register write moves the revision too: ids stay unique across workloads.
+    let mut r = client::<Register>(&target);
+    assert!(r.invoke(&write(1).with_key(Value::Int(0))).await.is_ok());
+    let Outcome::Ok(next) = client::<UniqueIds>(&target).invoke(&generate()).await else {
+        panic!("generate failed");
+    };
+    assert!(next.as_int().unwrap() > all[n - 1] + 1, "{next}");
+}
+
+#[tokio::test]
 async fn nothing_listening_is_fail_for_every_function() {
     let target = Target::new("nowhere", "127.0.0.1").with_port(free_port());
-    let mut r = client(Workload::Register, &target);
+    let mut r = client::<Register>(&target);
     for req in [read(), write(1), cas(1, 2)] {
         let o = r.invoke(&req.with_key(Value::Int(0))).await;
         assert!(is_fail(&o), "{o:?}");
@@ -254,9 +304,11 @@ async fn nothing_listening_is_fail_for_every_function() {
             "{text}"
         );
     }
-    let o = client(Workload::Set, &target).invoke(&add(1)).await;
+    let o = client::<Set>(&target).invoke(&add(1)).await;
     assert!(is_fail(&o), "{o:?}");
-    let o = client(Workload::Counter, &target).invoke(&add(1)).await;
+    let o = client::<Counter>(&target).invoke(&add(1)).await;
+    assert!(is_fail(&o), "{o:?}");
+    let o = client::<UniqueIds>(&target).invoke(&generate()).await;
     assert!(is_fail(&o), "{o:?}");
 }
 
@@ -267,7 +319,7 @@ async fn paused_etcd_is_info_for_writes_and_the_runner_timeout_cancels_cleanly()
     };
     let target = etcd.target();
     let k = |r: Request| r.with_key(Value::Int(0));
-    let mut c = client(Workload::Register, &target);
+    let mut c = client::<Register>(&target);
     assert!(c.invoke(&k(write(1))).await.is_ok());
     etcd.signal("-STOP");
 
@@ -284,7 +336,7 @@ async fn paused_etcd_is_info_for_writes_and_the_runner_timeout_cancels_cleanly()
         request_timeout: Some(t),
         ..EtcdOptions::default()
     };
-    let mut c = factory(Workload::Register, options.clone())
+    let mut c = factory::<Register>(options.clone())
         .client(&target)
         .unwrap();
     let o = c.invoke(&k(write(3))).await;
@@ -293,14 +345,14 @@ async fn paused_etcd_is_info_for_writes_and_the_runner_timeout_cancels_cleanly()
     assert!(is_info(&c.invoke(&k(cas(1, 4))).await));
     assert!(is_fail(&c.invoke(&k(read())).await));
     // A counter add whose first step (the read) timed out wrote nothing: fail.
-    let mut counter = factory(Workload::Counter, options).client(&target).unwrap();
+    let mut counter = factory::<Counter>(options).client(&target).unwrap();
     let o = counter.invoke(&add(1)).await;
     assert!(is_fail(&o), "{o:?}");
 
     etcd.signal("-CONT");
     // A fresh client works again; the value is 1, or 2 or 3 if an abandoned write
-    // still took effect: exactly why those were info.
-    let mut c = client(Workload::Register, &target);
+    // still took effect, or 4 if the abandoned cas 1 -> 4 did: exactly why those were info.
+    let mut c = client::<Register>(&target);
     let deadline = Instant::now() + Duration::from_secs(60);
     let value = loop {
         match c.invoke(&k(read())).await {
@@ -309,7 +361,7 @@ async fn paused_etcd_is_info_for_writes_and_the_runner_timeout_cancels_cleanly()
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!([1, 2, 3].contains(&value.as_int().unwrap()), "{value}");
+    assert!([1, 2, 3, 4].contains(&value.as_int().unwrap()), "{value}");
     eprintln!("after SIGCONT the register holds {value}");
 }
 
@@ -357,18 +409,19 @@ async fn connection_closed_after_the_request_is_info_for_writes() {
         let _ = s.shutdown(std::net::Shutdown::Both);
     });
     let k = |r: Request| r.with_key(Value::Int(0));
-    let o = client(Workload::Register, &target)
-        .invoke(&k(write(1)))
-        .await;
+    let o = client::<Register>(&target).invoke(&k(write(1))).await;
     assert!(is_info(&o), "{o:?}");
-    let o = client(Workload::Register, &target)
-        .invoke(&k(cas(1, 2)))
-        .await;
+    let o = client::<Register>(&target).invoke(&k(cas(1, 2))).await;
     assert!(is_info(&o), "{o:?}");
-    let o = client(Workload::Set, &target).invoke(&add(1)).await;
+    let o = client::<Set>(&target).invoke(&add(1)).await;
     assert!(is_info(&o), "{o:?}");
-    let o = client(Workload::Register, &target).invoke(&k(read())).await;
+    let o = client::<Register>(&target).invoke(&k(read())).await;
     assert!(is_fail(&o), "{o:?}");
+    let o = client::<UniqueIds>(&target).invoke(&generate()).await;
+    assert!(
+        is_info(&o),
+        "a generate cut off after sending is info: {o:?}"
+    );
 }
 
 #[tokio::test]
@@ -380,7 +433,7 @@ async fn etcd_error_answers_are_classified_by_their_grpc_code() {
             r#"{"error":"etcdserver: request timed out","message":"etcdserver: request timed out","code":14}"#,
         )
     });
-    let o = client(Workload::Set, &timed_out).invoke(&add(1)).await;
+    let o = client::<Set>(&timed_out).invoke(&add(1)).await;
     assert!(is_info(&o), "{o:?}");
     assert!(
         o.value().as_str().unwrap().contains("request timed out"),
@@ -394,11 +447,15 @@ async fn etcd_error_answers_are_classified_by_their_grpc_code() {
             r#"{"error":"etcdserver: key is not provided","code":3}"#,
         )
     });
-    let o = client(Workload::Set, &invalid).invoke(&add(1)).await;
+    let o = client::<Set>(&invalid).invoke(&add(1)).await;
     assert!(is_fail(&o), "{o:?}");
+    let o = client::<UniqueIds>(&invalid).invoke(&generate()).await;
+    assert!(is_fail(&o), "a rejected generate took no id: {o:?}");
+    let o = client::<UniqueIds>(&timed_out).invoke(&generate()).await;
+    assert!(is_info(&o), "{o:?}");
 
     let garbage = fake_server(|s| answer(s, "200 OK", "<html>not etcd</html>"));
-    let o = client(Workload::Set, &garbage).invoke(&add(1)).await;
+    let o = client::<Set>(&garbage).invoke(&add(1)).await;
     assert!(
         is_info(&o),
         "an unreadable answer to a write is info: {o:?}"
@@ -409,7 +466,7 @@ async fn etcd_error_answers_are_classified_by_their_grpc_code() {
         request_timeout: Some(Duration::from_millis(200)),
         ..EtcdOptions::default()
     };
-    let o = factory(Workload::Set, options)
+    let o = factory::<Set>(options)
         .client(&silent)
         .unwrap()
         .invoke(&add(1))

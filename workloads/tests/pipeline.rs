@@ -2,24 +2,33 @@
 //! the correct store must pass the workload's checkers and the stale one must
 //! fail them (proof that the pipeline can fail).
 
-use splitbrain_checkers::{Verdict, counter, set, stats};
+use splitbrain_checkers::{Verdict, counter, set, stats, unique_ids};
 use splitbrain_history::{History, Op, OpType, Process, Value};
-use splitbrain_workloads::memory::{MemoryClient, MemoryClientFactory};
-use splitbrain_workloads::{GeneratorConfig, Outcome, Request, Workload};
+use splitbrain_workloads::memory::{self, MemoryClient, MemoryFactory, Store};
+use splitbrain_workloads::{GeneratorConfig, Outcome, Request, Workload, workload};
+
+type Registers = MemoryFactory<memory::register::Registers>;
+type Set = MemoryFactory<memory::set::Elements>;
+type Counter = MemoryFactory<memory::counter::Count>;
+type Ids = MemoryFactory<memory::unique_ids::Ids>;
+
+fn w(name: &str) -> &'static dyn Workload {
+    workload::find(name).unwrap()
+}
 
 /// Runs `ops_per_worker` generated requests per worker, then the final phase,
 /// with workers interleaved at random (seeded) so operations overlap: each op
 /// takes effect between its invocation and its completion.
-fn run(
-    factory: &MemoryClientFactory,
-    workload: Workload,
+fn run<S: Store>(
+    factory: &MemoryFactory<S>,
+    workload: &'static dyn Workload,
     seed: u64,
     ops_per_worker: usize,
 ) -> History {
     let concurrency = 4;
     let cfg = GeneratorConfig::new(workload, seed, concurrency, 2);
     let mut gens = cfg.workers().unwrap();
-    let mut clients: Vec<MemoryClient> =
+    let mut clients: Vec<MemoryClient<S>> =
         (0..concurrency as u64).map(|p| factory.client(p)).collect();
     let mut pending: Vec<Option<(Request, Outcome)>> = vec![None; concurrency];
     let mut done = vec![0usize; concurrency];
@@ -69,12 +78,7 @@ fn run(
 
 #[test]
 fn correct_counter_passes_stale_counter_fails() {
-    let h = run(
-        &MemoryClientFactory::linearizable(Workload::Counter),
-        Workload::Counter,
-        1,
-        500,
-    );
+    let h = run(&Counter::linearizable(), w("counter"), 1, 500);
     let r = counter::check(&h);
     assert_eq!(
         r.verdict,
@@ -85,12 +89,7 @@ fn correct_counter_passes_stale_counter_fails() {
     assert!(r.read_count > 500, "{}", r.read_count);
     assert_eq!(stats::check(&h).verdict, Verdict::Valid);
 
-    let h = run(
-        &MemoryClientFactory::stale(Workload::Counter, 0.3, 1),
-        Workload::Counter,
-        1,
-        500,
-    );
+    let h = run(&Counter::stale(0.3, 1), w("counter"), 1, 500);
     let r = counter::check(&h);
     assert_eq!(r.verdict, Verdict::Invalid);
     assert!(!r.errors.is_empty());
@@ -98,12 +97,7 @@ fn correct_counter_passes_stale_counter_fails() {
 
 #[test]
 fn correct_set_passes_stale_set_loses_elements() {
-    let h = run(
-        &MemoryClientFactory::linearizable(Workload::Set),
-        Workload::Set,
-        2,
-        300,
-    );
+    let h = run(&Set::linearizable(), w("set"), 2, 300);
     let r = set::check(&h);
     assert_eq!(r.verdict, Verdict::Valid, "{r:?}");
     assert_eq!(
@@ -111,12 +105,7 @@ fn correct_set_passes_stale_set_loses_elements() {
         (1200, 1200, 4)
     );
 
-    let h = run(
-        &MemoryClientFactory::stale(Workload::Set, 0.5, 2),
-        Workload::Set,
-        2,
-        300,
-    );
+    let h = run(&Set::stale(0.5, 2), w("set"), 2, 300);
     let r = set::check(&h);
     assert_eq!(r.verdict, Verdict::Invalid);
     // The stale reads miss exactly the newest element.
@@ -125,12 +114,7 @@ fn correct_set_passes_stale_set_loses_elements() {
 
 #[test]
 fn register_histories_carry_independent_keys() {
-    let h = run(
-        &MemoryClientFactory::linearizable(Workload::Register),
-        Workload::Register,
-        3,
-        200,
-    );
+    let h = run(&Registers::linearizable(), w("register"), 3, 200);
     assert!(h.ops().iter().all(|op| op.key.is_some()));
     let keys: std::collections::HashSet<_> = h.ops().iter().map(|op| op.key.clone()).collect();
     // 4 workers in groups of 2 nodes, 100 ops per key: 800 ops over 8 keys.
@@ -147,21 +131,25 @@ fn register_histories_carry_independent_keys() {
 fn correct_register_is_linearizable_stale_register_is_not() {
     use splitbrain_checkers::{Limits, ModelKind, ModelSpec, check_linearizable};
     let spec = ModelSpec::new(ModelKind::CasRegister);
-    let h = run(
-        &MemoryClientFactory::linearizable(Workload::Register),
-        Workload::Register,
-        4,
-        200,
-    );
+    let h = run(&Registers::linearizable(), w("register"), 4, 200);
     let r = check_linearizable(&h, &spec, &Limits::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Valid);
 
-    let h = run(
-        &MemoryClientFactory::stale(Workload::Register, 0.2, 4),
-        Workload::Register,
-        4,
-        200,
-    );
+    let h = run(&Registers::stale(0.2, 4), w("register"), 4, 200);
     let r = check_linearizable(&h, &spec, &Limits::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Invalid);
+}
+
+#[test]
+fn correct_ids_are_unique_stale_ids_repeat() {
+    let h = run(&Ids::linearizable(), w("unique-ids"), 5, 300);
+    let r = unique_ids::check(&h);
+    assert_eq!(r.verdict, Verdict::Valid, "{r:?}");
+    assert_eq!(r.acknowledged_count, 1200);
+    assert_eq!(stats::check(&h).verdict, Verdict::Valid);
+
+    let h = run(&Ids::stale(0.1, 5), w("unique-ids"), 5, 300);
+    let r = unique_ids::check(&h);
+    assert_eq!(r.verdict, Verdict::Invalid);
+    assert!(!r.duplicated.is_empty());
 }

@@ -23,6 +23,15 @@ pub struct DbDef {
     pub vars: BTreeMap<String, Template>,
     /// Where the database keeps its data on a node; wiped by teardown.
     pub data_dir: Template,
+    /// The TCP port clients connect to on each node's address (the harness's default for
+    /// `client.port`).
+    #[serde(default, deserialize_with = "client_port")]
+    pub client_port: Option<u16>,
+    /// Directories each lab node must have to itself (e.g. the one holding `data_dir`);
+    /// `lab up --db FILE` makes them private. Plain absolute paths, no variables: the lab
+    /// needs them before any node exists.
+    #[serde(default)]
+    pub private_dirs: Vec<Template>,
     #[serde(default)]
     pub cluster: ClusterDef,
     #[serde(default)]
@@ -126,7 +135,7 @@ pub struct Daemon {
 #[serde(deny_unknown_fields)]
 pub struct Ready {
     /// TCP port the controller connects to on the node's address.
-    #[serde(default, deserialize_with = "port")]
+    #[serde(default, deserialize_with = "ready_port")]
     pub tcp: Option<u16>,
     /// Shell command on the node; exit 0 means ready.
     #[serde(default)]
@@ -178,8 +187,11 @@ impl Default for Clock {
     }
 }
 
+/// Where Debian's libfaketime package puts the library (`clock.library`'s default).
+pub const FAKETIME_LIBRARY: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
 fn default_faketime_library() -> String {
-    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1".into()
+    FAKETIME_LIBRARY.into()
 }
 
 fn default_faketime_file() -> Template {
@@ -214,13 +226,21 @@ fn probe_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error>
 }
 
 /// A TCP port: 1 to 65535 (0 is no port to connect to).
-fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+fn nonzero_port<'de, D: Deserializer<'de>>(d: D, field: &str) -> Result<Option<u16>, D::Error> {
     match Option::<u16>::deserialize(d)? {
-        Some(0) => Err(serde::de::Error::custom(
-            "ready.tcp: a port from 1 to 65535, got 0",
-        )),
+        Some(0) => Err(serde::de::Error::custom(format!(
+            "{field}: a port from 1 to 65535, got 0"
+        ))),
         p => Ok(p),
     }
+}
+
+fn ready_port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    nonzero_port(d, "ready.tcp")
+}
+
+fn client_port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    nonzero_port(d, "client_port")
 }
 
 /// A definition that cannot be used, with its file and line.
@@ -252,6 +272,16 @@ pub const NODE_VARS: &[&str] = &[
 pub const PATH_VARS: &[&str] = &["data_dir", "pid_file", "log_file"];
 
 impl DbDef {
+    /// The port clients connect to on each node, if the definition says.
+    pub fn client_port(&self) -> Option<u16> {
+        self.client_port
+    }
+
+    /// Directories each lab node must have to itself for this database.
+    pub fn private_dirs(&self) -> impl Iterator<Item = &str> {
+        self.private_dirs.iter().map(Template::as_str)
+    }
+
     /// Reads and checks a definition file.
     pub fn load(path: &Path) -> Result<DbDef, DefError> {
         let text = std::fs::read_to_string(path).map_err(|e| DefError {
@@ -320,6 +350,17 @@ impl DbDef {
                 ));
             }
             at(v, &format!("vars.{k}"), NODE_VARS)?;
+        }
+        for d in &self.private_dirs {
+            let plain = match d.vars().next() {
+                Some(v) => Err(format!(
+                    "{{{{{v}}}}}: use a plain path; the lab makes these directories private before any node exists"
+                )),
+                None => d
+                    .check(&[])
+                    .and_then(|()| crate::lab::check_private_dir(d.as_str())),
+            };
+            plain.map_err(|m| self.err(d.line, d.column, format!("private_dirs: {m}")))?;
         }
         let mut stage2: Vec<&str> = NODE_VARS.to_vec();
         stage2.extend(self.vars.keys().map(String::as_str));
@@ -640,10 +681,68 @@ mod tests {
     }
 
     #[test]
+    fn what_the_harness_needs_is_optional_and_checked() {
+        let def = parse(MINIMAL).unwrap();
+        assert_eq!(def.client_port(), None);
+        assert_eq!(def.private_dirs().count(), 0);
+        let def = parse(&format!(
+            "{MINIMAL}client_port: 7000\nprivate_dirs: [/var/lib/t, /srv/t]\n"
+        ))
+        .unwrap();
+        assert_eq!(def.client_port(), Some(7000));
+        assert_eq!(
+            def.private_dirs().collect::<Vec<_>>(),
+            ["/var/lib/t", "/srv/t"]
+        );
+        for (extra, want) in [
+            (
+                "client_port: 0",
+                "dbs/t.yaml:9:14: client_port: a port from 1 to 65535, got 0",
+            ),
+            ("client_port: 70000", "dbs/t.yaml:9:14:"),
+            ("client_port: http", "dbs/t.yaml:9:14:"),
+            (
+                "private_dirs: [var/lib/t]",
+                "dbs/t.yaml:9:16: private_dirs: private directory \"var/lib/t\": use an absolute path",
+            ),
+            ("private_dirs: [/]", "dbs/t.yaml:9:16: private_dirs:"),
+            (
+                "private_dirs: [/var/lib/t, /a/../etc]",
+                "dbs/t.yaml:9:28: private_dirs:",
+            ),
+            (
+                "private_dirs: ['/var/lib/a b']",
+                "dbs/t.yaml:9:16: private_dirs:",
+            ),
+            (
+                "private_dirs: ['/var/lib/{{node}}']",
+                "dbs/t.yaml:9:16: private_dirs: {{node}}: use a plain path",
+            ),
+            ("private_dirs: ['/var/lib/{{node']", "without a closing"),
+            ("private_dirs: /var/lib/t", "dbs/t.yaml:9:"),
+        ] {
+            let msg = parse(&format!("{MINIMAL}{extra}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.starts_with("dbs/t.yaml:9:"), "{extra}: {msg}");
+            assert!(msg.contains(want), "{extra}: {msg}");
+        }
+    }
+
+    #[test]
     fn the_shipped_etcd_definition_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dbs/etcd.yaml");
         let def = DbDef::load(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(def.name, "etcd");
         assert!(def.leader.is_some());
+        // What the harness and the lab read from it.
+        assert_eq!(def.client_port(), Some(2379));
+        assert_eq!(def.client_port(), def.ready.tcp);
+        assert_eq!(def.private_dirs().collect::<Vec<_>>(), ["/var/lib/etcd"]);
+        assert!(
+            Path::new(def.data_dir.as_str()).starts_with("/var/lib/etcd"),
+            "data_dir {} is outside the private directory",
+            def.data_dir.as_str()
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! never by pasting text.
 
 pub mod def;
+pub mod private;
 pub mod scripts;
 pub mod template;
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use def::{DbDef, DefError};
+pub use private::NotPrivate;
 pub use template::{Script, Template, Vars};
 
 use crate::cluster::{NodeErrors, NodeResults, on_sessions};
@@ -32,7 +34,30 @@ use scripts::Signal;
 #[derive(Clone, Debug)]
 pub struct Db {
     def: Arc<DbDef>,
-    vars: Arc<Vec<(String, Vars)>>,
+    nodes: Arc<Vec<BoundNode>>,
+}
+
+/// One node as the definition sees it: the values other crates need, typed, and every
+/// template variable for rendering. Built once by [`Db::for_nodes`], so nothing outside this
+/// module looks a variable up by its name.
+#[derive(Clone, Debug)]
+pub struct BoundNode {
+    /// The node's name (`{{node}}`).
+    pub name: String,
+    /// The address the database listens on (`{{ip}}`): the node's host, resolved.
+    pub ip: String,
+    /// `{{data_dir}}`, `{{pid_file}}`, `{{log_file}}` as rendered for this node.
+    pub data_dir: String,
+    pub pid_file: String,
+    pub log_file: String,
+    vars: Vars,
+}
+
+impl BoundNode {
+    /// Every template variable of this node.
+    pub fn vars(&self) -> &Vars {
+        &self.vars
+    }
 }
 
 impl Db {
@@ -48,7 +73,7 @@ impl Db {
         let names = join(&|i| nodes[i].name.clone());
         let hosts = join(&|i| nodes[i].host.clone());
         let ip_list = join(&|i| ips[i].clone());
-        let mut per_node: Vec<(String, Vars)> = Vec::new();
+        let mut per_node: Vec<BoundNode> = Vec::new();
         for (i, n) in nodes.iter().enumerate() {
             let mut v = Vars::new();
             v.insert("name".into(), def.name.clone());
@@ -65,25 +90,35 @@ impl Db {
                 .map(|(k, t)| (k.clone(), t.render(&v)))
                 .collect();
             v.extend(user);
-            v.insert("data_dir".into(), def.data_dir.render(&v));
-            v.insert("pid_file".into(), def.daemon.pid_file.render(&v));
-            v.insert("log_file".into(), def.daemon.log_file.render(&v));
-            per_node.push((n.name.clone(), v));
+            let data_dir = def.data_dir.render(&v);
+            let pid_file = def.daemon.pid_file.render(&v);
+            let log_file = def.daemon.log_file.render(&v);
+            v.insert("data_dir".into(), data_dir.clone());
+            v.insert("pid_file".into(), pid_file.clone());
+            v.insert("log_file".into(), log_file.clone());
+            per_node.push(BoundNode {
+                name: n.name.clone(),
+                ip: ips[i].clone(),
+                data_dir,
+                pid_file,
+                log_file,
+                vars: v,
+            });
         }
         let peers = match &def.cluster.peer {
             Some(p) => per_node
                 .iter()
-                .map(|(_, v)| p.render(v))
+                .map(|b| p.render(&b.vars))
                 .collect::<Vec<_>>()
                 .join(","),
             None => String::new(),
         };
-        for (_, v) in &mut per_node {
-            v.insert("peers".into(), peers.clone());
+        for b in &mut per_node {
+            b.vars.insert("peers".into(), peers.clone());
         }
         Ok(Db {
             def: Arc::new(def),
-            vars: Arc::new(per_node),
+            nodes: Arc::new(per_node),
         })
     }
 
@@ -96,21 +131,51 @@ impl Db {
         &self.def
     }
 
-    /// The template variables of node `name`.
-    pub fn vars(&self, name: &str) -> Option<&Vars> {
-        self.vars.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    /// Node `name` as bound: its address, paths and template variables.
+    pub fn node(&self, name: &str) -> Option<&BoundNode> {
+        self.nodes.iter().find(|b| b.name == name)
     }
 
-    fn vars_of(&self, s: &Session) -> Result<&Vars, RemoteError> {
-        self.vars(&s.node().name).ok_or_else(|| RemoteError::Local {
+    /// The nodes the definition was bound to, in order.
+    pub fn nodes(&self) -> &[BoundNode] {
+        &self.nodes
+    }
+
+    /// The address node `name`'s database listens on (`{{ip}}`).
+    pub fn node_ip(&self, name: &str) -> Option<&str> {
+        self.node(name).map(|b| b.ip.as_str())
+    }
+
+    /// Node `name`'s data directory, as rendered for it.
+    pub fn data_dir(&self, name: &str) -> Option<&str> {
+        self.node(name).map(|b| b.data_dir.as_str())
+    }
+
+    /// Node `name`'s pid file, as rendered for it.
+    pub fn pid_file(&self, name: &str) -> Option<&str> {
+        self.node(name).map(|b| b.pid_file.as_str())
+    }
+
+    /// Node `name`'s daemon log file, as rendered for it.
+    pub fn log_file(&self, name: &str) -> Option<&str> {
+        self.node(name).map(|b| b.log_file.as_str())
+    }
+
+    /// The template variables of node `name`.
+    pub fn vars(&self, name: &str) -> Option<&Vars> {
+        self.node(name).map(BoundNode::vars)
+    }
+
+    fn bound(&self, s: &Session) -> Result<&BoundNode, RemoteError> {
+        self.node(&s.node().name).ok_or_else(|| RemoteError::Local {
             node: s.node().name.clone(),
             context: "this node is not one the database was bound to (Db::new)".into(),
             source: std::io::Error::other("unknown node"),
         })
     }
 
-    fn var(&self, s: &Session, name: &str) -> Result<String, RemoteError> {
-        Ok(self.vars_of(s)?.get(name).cloned().unwrap_or_default())
+    fn vars_of(&self, s: &Session) -> Result<&Vars, RemoteError> {
+        Ok(&self.bound(s)?.vars)
     }
 
     // ---------------------------------------------------------------- install & configure
@@ -202,7 +267,8 @@ impl Db {
     /// Starts the daemon on one node, detached (setsid, nohup), output appended to its log
     /// file, pid in its pid file. Does nothing if it already runs.
     pub async fn start(&self, s: &Session) -> Result<(), RemoteError> {
-        let v = self.vars_of(s)?;
+        let b = self.bound(s)?;
+        let v = &b.vars;
         let d = &self.def.daemon;
         let mut argv: Vec<String> = vec!["env".into()];
         for (k, t) in &d.env {
@@ -221,8 +287,8 @@ impl Db {
         argv.extend(d.command.iter().map(|t| t.render(v)));
         let cwd = d.cwd.as_ref().map(|c| c.render(v));
         let cmd = scripts::daemon_start(
-            &v["pid_file"],
-            &v["log_file"],
+            &b.pid_file,
+            &b.log_file,
             cwd.as_deref(),
             clock_file.as_deref(),
             &argv,
@@ -233,7 +299,7 @@ impl Db {
     /// The daemon's pid on this node, if it runs.
     pub async fn pid(&self, s: &Session) -> Result<Option<u32>, RemoteError> {
         let out = s
-            .exec(&scripts::daemon_pid(&self.var(s, "pid_file")?))
+            .exec(&scripts::daemon_pid(&self.bound(s)?.pid_file))
             .await?;
         Ok(out.out().trim().parse().ok())
     }
@@ -247,7 +313,7 @@ impl Db {
     async fn signal(&self, s: &Session, signal: Signal) -> Result<(), RemoteError> {
         let process = self.def.daemon.process.as_deref();
         s.exec(&scripts::daemon_signal(
-            &self.var(s, "pid_file")?,
+            &self.bound(s)?.pid_file,
             process,
             signal,
         ))
@@ -260,7 +326,7 @@ impl Db {
         let process = self.def.daemon.process.as_deref();
         let out = s
             .output(&scripts::daemon_wait_gone(
-                &self.var(s, "pid_file")?,
+                &self.bound(s)?.pid_file,
                 process,
                 limit,
             ))
@@ -320,9 +386,10 @@ impl Db {
     /// One readiness check: the TCP port answers (from the controller) and the ready
     /// command exits 0 (on the node).
     pub async fn is_ready(&self, s: &Session) -> Result<bool, RemoteError> {
-        let v = self.vars_of(s)?;
+        let b = self.bound(s)?;
+        let v = &b.vars;
         if let Some(port) = self.def.ready.tcp {
-            let target = tcp_target(&v["ip"], port);
+            let target = tcp_target(&b.ip, port);
             let open = match target {
                 Some(t) => tokio::task::spawn_blocking(move || {
                     TcpStream::connect_timeout(&t, Duration::from_millis(500)).is_ok()
@@ -358,10 +425,12 @@ impl Db {
             // Checking the process costs a round trip: every fifth poll is enough.
             let dead = checks % 5 == 1 && !self.running(s).await?;
             if dead || started.elapsed() > r.timeout {
-                let v = self.vars_of(s)?;
+                let b = self.bound(s)?;
                 let what = match (r.tcp, &r.command) {
-                    (Some(p), _) => format!("port {p} on {} never opened", v["ip"]),
-                    (None, Some(c)) => format!("ready command `{}` never succeeded", c.render(v)),
+                    (Some(p), _) => format!("port {p} on {} never opened", b.ip),
+                    (None, Some(c)) => {
+                        format!("ready command `{}` never succeeded", c.render(&b.vars))
+                    }
                     (None, None) => "not ready".into(),
                 };
                 let why = if dead {
@@ -375,7 +444,7 @@ impl Db {
                     cmd: format!("{} ready check", self.def.name),
                     status: 1,
                     stdout: String::new(),
-                    stderr: format!("{why}; end of {}: {log}", v["log_file"]),
+                    stderr: format!("{why}; end of {}: {log}", b.log_file),
                 });
             }
             tokio::time::sleep(r.interval).await;
@@ -389,7 +458,7 @@ impl Db {
                     .arg("-n")
                     .arg(lines.to_string())
                     .arg("--")
-                    .arg(self.var(s, "log_file")?)
+                    .arg(self.bound(s)?.log_file.clone())
                     .sudo_root(),
             )
             .await?;
@@ -413,11 +482,12 @@ impl Db {
     /// Stops the daemon and wipes its data directory, pid file and `teardown.wipe` paths.
     pub async fn teardown(&self, s: &Session) -> Result<(), RemoteError> {
         self.stop(s).await?;
-        let v = self.vars_of(s)?;
+        let b = self.bound(s)?;
+        let v = &b.vars;
         for c in &self.def.teardown.commands {
             s.exec(&Cmd::shell(c.render(v)).sudo_root()).await?;
         }
-        let mut paths = vec![v["data_dir"].clone(), v["pid_file"].clone()];
+        let mut paths = vec![b.data_dir.clone(), b.pid_file.clone()];
         paths.extend(self.def.teardown.wipe.iter().map(|w| w.render(v)));
         for p in &paths {
             check_wipe_path(s, p)?;
@@ -429,8 +499,9 @@ impl Db {
 
     /// The log files of this node: the daemon's log plus the definition's `logs`.
     pub fn log_files(&self, s: &Session) -> Result<Vec<String>, RemoteError> {
-        let v = self.vars_of(s)?;
-        let mut files = vec![v["log_file"].clone()];
+        let b = self.bound(s)?;
+        let v = &b.vars;
+        let mut files = vec![b.log_file.clone()];
         for l in &self.def.logs {
             let f = l.render(v);
             if !files.contains(&f) {
@@ -573,4 +644,38 @@ fn tcp_target(ip: &str, port: u16) -> Option<SocketAddr> {
     ip.parse::<std::net::IpAddr>()
         .ok()
         .map(|a| SocketAddr::new(a, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_node_s_values_are_typed_and_match_its_template_variables() {
+        let text = "name: t\nvars:\n  dir: '/var/lib/t/{{node}}'\ndata_dir: '{{dir}}/data'\ndaemon:\n  command: [sleep, '100']\n  pid_file: '/run/t-{{index}}.pid'\n  log_file: /var/log/t.log\nready:\n  tcp: 1234\n";
+        let def = DbDef::parse(text, Path::new("dbs/t.yaml")).unwrap();
+        let nodes = [
+            Node::new("n1", "10.77.0.1", 22),
+            Node::new("n2", "10.77.0.2", 22),
+        ];
+        let db = Db::for_nodes(def, &nodes).unwrap();
+        assert_eq!(db.node_ip("n2"), Some("10.77.0.2"));
+        assert_eq!(db.data_dir("n2"), Some("/var/lib/t/n2/data"));
+        assert_eq!(db.pid_file("n1"), Some("/run/t-1.pid"));
+        assert_eq!(db.log_file("n1"), Some("/var/log/t.log"));
+        assert_eq!(db.node_ip("n3"), None);
+        for b in db.nodes() {
+            let v = db.vars(&b.name).unwrap();
+            assert_eq!(
+                [
+                    &v["node"],
+                    &v["ip"],
+                    &v["data_dir"],
+                    &v["pid_file"],
+                    &v["log_file"]
+                ],
+                [&b.name, &b.ip, &b.data_dir, &b.pid_file, &b.log_file]
+            );
+        }
+    }
 }

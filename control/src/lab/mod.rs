@@ -4,9 +4,10 @@
 //! Each node is a network namespace joined to a bridge by a veth pair, with its own
 //! address, plus mount, PID and UTS namespaces: its own hostname, process table (`pkill` on
 //! one node cannot touch another), and private copies of `/opt`, `/var/log`, `/tmp`, `/run`
-//! and the database's data directory (everything else, `/usr` and the dpkg database in
-//! `/var/lib` included, is the host's). Its PID 1 is an sshd listening on the node's address,
-//! so killing that sshd kills the whole node.
+//! and the directories its databases declare (`private_dirs` in a definition, e.g. etcd's
+//! `/var/lib/etcd`); everything else, `/usr` and the dpkg database in `/var/lib` included,
+//! is the host's. Its PID 1 is an sshd listening on the node's address, so killing that sshd
+//! kills the whole node.
 //!
 //! On the host: a bridge holding the host's address in the subnet, and, while a lab is up, an
 //! `unreachable` route for the /16 around it, so that nothing meant for a node can leave the
@@ -45,8 +46,10 @@ pub const DEFAULT_DIR: &str = "/var/cache/splitbrain/lab";
 /// The default lab name (the `<lab>` in `sb-<lab>-...`).
 pub const DEFAULT_NAME: &str = "lab";
 pub const DEFAULT_SUBNET: &str = "10.77.0.0/24";
-/// Directories each node gets to itself.
-pub const DEFAULT_PRIVATE_DIRS: &[&str] = &["/opt", "/run", "/tmp", "/var/log", "/var/lib/etcd"];
+/// Directories each node gets to itself whatever runs on it. A database's own (etcd's
+/// `/var/lib/etcd`) come from its definition: [`crate::db::DbDef::private_dirs`], added with
+/// [`LabConfig::make_private`].
+pub const DEFAULT_PRIVATE_DIRS: &[&str] = &["/opt", "/run", "/tmp", "/var/log"];
 const LOCK_FILE: &str = "/run/lock/splitbrain-lab.lock";
 
 /// What to build.
@@ -78,6 +81,16 @@ impl LabConfig {
             private_dirs: DEFAULT_PRIVATE_DIRS.iter().map(|s| s.to_string()).collect(),
             max_sessions: 64,
             password_auth: false,
+        }
+    }
+
+    /// Makes `dirs` private to each node too (each once, whatever the order they come in).
+    pub fn make_private<S: AsRef<str>>(&mut self, dirs: impl IntoIterator<Item = S>) {
+        for d in dirs {
+            let d = d.as_ref();
+            if !self.private_dirs.iter().any(|p| p == d) {
+                self.private_dirs.push(d.to_string());
+            }
         }
     }
 
@@ -122,15 +135,7 @@ impl LabConfig {
             )));
         }
         for d in &self.private_dirs {
-            if !d.starts_with('/')
-                || d == "/"
-                || d.contains("..")
-                || d.chars().any(|c| c.is_whitespace() || c.is_control())
-            {
-                return Err(LabError::Invalid(format!(
-                    "private directory {d:?}: use an absolute path below /, without spaces or '..'"
-                )));
-            }
+            check_private_dir(d).map_err(LabError::Invalid)?;
         }
         let dir = self.dir.canonicalize().unwrap_or_else(|_| self.dir.clone());
         for d in &self.private_dirs {
@@ -149,6 +154,21 @@ impl LabConfig {
         }
         Ok(subnet)
     }
+}
+
+/// The rule for a directory made private to each node (from `--private-dir` or a database
+/// definition's `private_dirs`): it becomes a mount point, so an absolute path below `/`.
+pub fn check_private_dir(d: &str) -> Result<(), String> {
+    if !d.starts_with('/')
+        || d == "/"
+        || d.contains("..")
+        || d.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "private directory {d:?}: use an absolute path below /, without spaces or '..'"
+        ));
+    }
+    Ok(())
 }
 
 /// Why the lab could not be built, torn down or inspected.
@@ -171,7 +191,8 @@ pub enum LabError {
     },
 }
 
-fn down_flags(name: &str, dir: &Path) -> String {
+/// The flags that name this lab to `lab down` / `lab up` (none for the default lab).
+pub(crate) fn down_flags(name: &str, dir: &Path) -> String {
     let mut s = String::new();
     if name != DEFAULT_NAME {
         s.push_str(&format!(" --name {name}"));
@@ -281,7 +302,7 @@ fn missing_tools(path: &std::ffi::OsStr) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-fn is_executable(p: &Path) -> bool {
+pub(crate) fn is_executable(p: &Path) -> bool {
     p.metadata()
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         .unwrap_or(false)
@@ -1200,6 +1221,32 @@ mod tests {
         cfg = LabConfig::new(3);
         cfg.nodes = vec!["n1".into(), "n1".into()];
         assert!(cfg.validate().unwrap_err().to_string().contains("twice"));
+    }
+
+    #[test]
+    fn private_dirs_are_the_generic_ones_plus_what_databases_declare() {
+        let mut cfg = LabConfig::new(1);
+        assert_eq!(cfg.private_dirs, ["/opt", "/run", "/tmp", "/var/log"]);
+        cfg.make_private(["/var/lib/etcd", "/run", "/var/lib/etcd"]);
+        cfg.make_private(vec![String::from("/srv/db")]);
+        assert_eq!(
+            cfg.private_dirs,
+            [
+                "/opt",
+                "/run",
+                "/tmp",
+                "/var/log",
+                "/var/lib/etcd",
+                "/srv/db"
+            ]
+        );
+        cfg.validate().unwrap();
+        for bad in ["var/lib", "/", "/a/../b", "/a b", "/a\nb"] {
+            let mut cfg = LabConfig::new(1);
+            cfg.make_private([bad]);
+            let err = cfg.validate().unwrap_err().to_string();
+            assert!(err.contains("use an absolute path below /"), "{bad}: {err}");
+        }
     }
 
     #[test]

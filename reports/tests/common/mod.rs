@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use splitbrain_checkers::{Limits, ModelKind, ModelSpec, Verdict, check_linearizable};
-use splitbrain_history::{History, Op, OpType, Process, Value};
-use splitbrain_reports::{CheckerOutcome, Results, RunConfig, RunReport};
+use splitbrain_checkers::{Checker, Limits, LinearizableChecker, ModelKind, ModelSpec};
+use splitbrain_history::fault_op::CLOCK_OFFSETS;
+use splitbrain_history::{FaultOp, History, Op, OpType, Process, Value};
+use splitbrain_reports::{CheckerOutcome, FaultColours, Results, RunConfig, RunReport};
 
 /// The Knossos corpus beside the checkout; `None` (skip, saying why) when missing
 /// outside CI, a failure under CI=true.
@@ -23,25 +24,30 @@ pub fn corpus_dir() -> Option<PathBuf> {
     None
 }
 
-/// A linearizability outcome as `results.json` holds it.
+/// A linearizability outcome as the harness builds it: the typed result kept.
 pub fn linearizable(history: &History, model: ModelKind) -> CheckerOutcome {
     let spec = if model == ModelKind::MultiRegister {
         ModelSpec::new(model).with_initial(Value::Int(0))
     } else {
         ModelSpec::new(model)
     };
-    let r =
-        check_linearizable(history, &spec, &Limits::default()).expect("the history fits the model");
-    let summary = match (&r.verdict, &r.counterexample) {
-        (Verdict::Invalid, Some(cx)) => format!("not linearizable: {}", cx.message),
-        (v, _) => format!("{v}: {} ops", r.stats.calls),
-    };
-    CheckerOutcome {
-        name: "linearizable".into(),
-        verdict: r.verdict,
-        summary,
-        result: serde_json::to_value(&r).unwrap(),
-    }
+    checked(&LinearizableChecker::new(spec), history)
+}
+
+/// What `checker` says about `history`, as the harness records it.
+pub fn checked(checker: &dyn Checker, history: &History) -> CheckerOutcome {
+    let c = checker
+        .check(history, &Limits::default())
+        .expect("the history fits the checker");
+    CheckerOutcome::from_checked(c).unwrap()
+}
+
+/// `results` as `splitbrain analyze` or the report server reads them back from
+/// `results.json`: without the typed results.
+pub fn from_disk(results: &Results) -> Results {
+    let back: Results = serde_json::from_str(&serde_json::to_string(results).unwrap()).unwrap();
+    assert!(back.checkers.iter().all(|c| c.finding.is_none()));
+    back
 }
 
 /// Results of `checkers` over `history`, as the harness builds them.
@@ -86,6 +92,7 @@ pub fn render(results: &Results, history: &History) -> String {
             "nodes/n1/etcd.log".into(),
         ],
         index_href: None,
+        fault_colours: FaultColours::default(),
     }
     .render()
     .expect("the report renders")
@@ -251,7 +258,7 @@ pub fn synthetic(calls: usize, workers: u64, seed: u64, faults: &[FaultSpan]) ->
             Op::new(
                 Process::Nemesis,
                 OpType::Info,
-                &format!("start-{fault}"),
+                &FaultOp::start(fault).name(),
                 start_value,
             ),
         ));
@@ -274,7 +281,7 @@ pub fn synthetic(calls: usize, workers: u64, seed: u64, faults: &[FaultSpan]) ->
             );
             events.push((
                 at(start) + 1,
-                Op::new(Process::Nemesis, OpType::Info, "clock-offsets", offsets),
+                Op::new(Process::Nemesis, OpType::Info, CLOCK_OFFSETS, offsets),
             ));
         }
         if let Some(stop) = stop {
@@ -283,7 +290,7 @@ pub fn synthetic(calls: usize, workers: u64, seed: u64, faults: &[FaultSpan]) ->
                 Op::new(
                     Process::Nemesis,
                     OpType::Info,
-                    &format!("stop-{fault}"),
+                    &FaultOp::stop(fault).name(),
                     value(vec![]),
                 ),
             ));
@@ -296,7 +303,7 @@ pub fn synthetic(calls: usize, workers: u64, seed: u64, faults: &[FaultSpan]) ->
                 );
                 events.push((
                     at(stop) + 1,
-                    Op::new(Process::Nemesis, OpType::Info, "clock-offsets", zero),
+                    Op::new(Process::Nemesis, OpType::Info, CLOCK_OFFSETS, zero),
                 ));
             }
         }

@@ -1,13 +1,18 @@
 //! Generators: which requests each worker issues, and when.
 //!
 //! A [`GeneratorConfig`] describes the main phase of a test: a weighted mix of
-//! functions, an optional global rate, and (for the register) independent keys.
-//! [`GeneratorConfig::workers`] turns it into one [`WorkerGenerator`] per
-//! worker. Each worker's generator owns random number generators derived from
-//! `(seed, worker index)` alone, so the same seed gives every worker the same
+//! functions, an optional global rate, and (for workloads that run over them,
+//! such as the register) independent keys. [`GeneratorConfig::workers`] turns
+//! it into one [`WorkerGenerator`] per worker. Each worker's generator owns
+//! random number generators derived from `(seed, worker index)` alone, so the
+//! same seed gives every worker the same
 //! sequence of requests and delays, however the workers interleave at run
 //! time. Requests and delays come from separate streams: turning the rate on or
 //! off does not change which requests are made.
+//!
+//! The generator picks each request's function; the workload fills in its value
+//! ([`crate::Workload::values`]: the register's random values, the set's next
+//! element, ...), so the generator holds no workload's state.
 //!
 //! The time limit and the final phase ([`crate::Workload::final_requests`]) are
 //! the runner's: a worker draws requests until time is up.
@@ -17,7 +22,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use splitbrain_history::{Value, duration};
 
-use crate::{Request, Workload};
+use crate::Request;
+use crate::workload::{Values, Workload};
+
+pub mod combinators;
 
 /// Independent keys, as Jepsen's `independent/concurrent-generator`: workers
 /// are split into groups of `group_size` (the last group may be smaller); each
@@ -50,7 +58,7 @@ impl Independent {
 /// The main phase of a test, for all workers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneratorConfig {
-    pub workload: Workload,
+    pub workload: &'static dyn Workload,
     /// Everything random derives from it (the `--seed` flag).
     pub seed: u64,
     /// Number of workers (Jepsen's `--concurrency`); worker `i` talks to node `i mod n`.
@@ -59,7 +67,7 @@ pub struct GeneratorConfig {
     pub mix: Vec<(Box<str>, u32)>,
     /// Target operations per second, all workers together; `None` for as fast as possible.
     pub rate: Option<f64>,
-    /// Independent keys (the register workload); `None` for a single key.
+    /// Independent keys ([`Workload::independent_keys`]); `None` for a single key.
     pub independent: Option<Independent>,
 }
 
@@ -74,16 +82,17 @@ pub enum GeneratorError {
     MixTooHeavy(u64),
     #[error("the {workload} workload has no function `{f}`; expected one of: {expected}")]
     UnknownFunction {
-        workload: Workload,
+        workload: &'static str,
         f: Box<str>,
         expected: String,
     },
     #[error("the rate must be a positive number of operations per second, got {0}")]
     BadRate(f64),
     #[error(
-        "the {0} workload does not run over independent keys (its checker reads one set or counter); only the register workload does"
+        "the {0} workload does not run over independent keys (its checkers judge the history as one object); those that do: {those}",
+        those = independent_workloads().join(", ")
     )]
-    NoIndependentKeys(Workload),
+    NoIndependentKeys(&'static str),
     #[error("independent keys: the group size must be at least 1")]
     EmptyGroup,
     #[error(
@@ -92,18 +101,36 @@ pub enum GeneratorError {
     TooFewOpsPerKey { ops_per_key: u64, group_size: usize },
 }
 
+/// The names of the workloads that run over independent keys, from the table.
+fn independent_workloads() -> Vec<&'static str> {
+    crate::workload::WORKLOADS
+        .iter()
+        .filter(|w| w.independent_keys())
+        .map(|w| w.name())
+        .collect()
+}
+
 impl GeneratorConfig {
-    /// The workload's defaults: its default mix, no rate limit, and for the
-    /// register independent keys in groups of `nodes` workers.
-    pub fn new(workload: Workload, seed: u64, concurrency: usize, nodes: usize) -> GeneratorConfig {
+    /// The workload's defaults: its default mix, no rate limit, and for a workload
+    /// over independent keys groups of `nodes` workers.
+    pub fn new(
+        workload: &'static dyn Workload,
+        seed: u64,
+        concurrency: usize,
+        nodes: usize,
+    ) -> GeneratorConfig {
         GeneratorConfig {
             workload,
             seed,
             concurrency,
-            mix: workload.default_mix(),
+            mix: workload
+                .default_mix()
+                .iter()
+                .map(|&(f, w)| (f.into(), w))
+                .collect(),
             rate: None,
             independent: workload
-                .supports_independent_keys()
+                .independent_keys()
                 .then(|| Independent::for_nodes(nodes)),
         }
     }
@@ -116,7 +143,7 @@ impl GeneratorConfig {
         for (f, _) in &self.mix {
             if !functions.contains(&&**f) {
                 return Err(GeneratorError::UnknownFunction {
-                    workload: self.workload,
+                    workload: self.workload.name(),
                     f: f.clone(),
                     expected: functions.join(", "),
                 });
@@ -135,8 +162,8 @@ impl GeneratorConfig {
             return Err(GeneratorError::BadRate(rate));
         }
         if let Some(ind) = self.independent {
-            if !self.workload.supports_independent_keys() {
-                return Err(GeneratorError::NoIndependentKeys(self.workload));
+            if !self.workload.independent_keys() {
+                return Err(GeneratorError::NoIndependentKeys(self.workload.name()));
             }
             if ind.group_size == 0 {
                 return Err(GeneratorError::EmptyGroup);
@@ -182,33 +209,18 @@ impl GeneratorConfig {
                 functions.push(f.clone());
             }
         }
-        let keys = self.independent.map(|ind| {
-            let size = ind.group_size.min(self.concurrency);
-            let group = worker / size;
-            let member = worker % size;
-            let groups = self.concurrency.div_ceil(size);
-            let this_group_size = size.min(self.concurrency - group * size) as u64;
-            let quota = ind.ops_per_key / this_group_size
-                + u64::from((member as u64) < ind.ops_per_key % this_group_size);
-            KeyCursor {
-                group: group as u64,
-                groups: groups as u64,
-                round: 0,
-                quota,
-                used: 0,
-            }
-        });
+        let keys = self
+            .independent
+            .map(|ind| KeyCursor::of(ind, worker, self.concurrency));
         WorkerGenerator {
             worker,
-            workload: self.workload,
+            values: self.workload.values(worker, self.concurrency),
             ops: fastrand::Rng::with_seed(derive_seed(self.seed, worker as u64, STREAM_OPS)),
             timing: fastrand::Rng::with_seed(derive_seed(self.seed, worker as u64, STREAM_TIMING)),
             functions,
             cumulative,
             total,
             max_gap_secs: self.rate.map(|r| 2.0 * self.concurrency as f64 / r),
-            next_element: worker as i64,
-            element_step: self.concurrency as i64,
             keys,
         }
     }
@@ -242,6 +254,24 @@ struct KeyCursor {
 }
 
 impl KeyCursor {
+    /// Worker `worker`'s keys, of `concurrency` workers in groups.
+    fn of(ind: Independent, worker: usize, concurrency: usize) -> KeyCursor {
+        let size = ind.group_size.min(concurrency).max(1);
+        let group = worker / size;
+        let member = worker % size;
+        let groups = concurrency.div_ceil(size);
+        let this_group_size = size.min(concurrency.saturating_sub(group * size)).max(1) as u64;
+        let quota = ind.ops_per_key / this_group_size
+            + u64::from((member as u64) < ind.ops_per_key % this_group_size);
+        KeyCursor {
+            group: group as u64,
+            groups: groups as u64,
+            round: 0,
+            quota,
+            used: 0,
+        }
+    }
+
     fn next_key(&mut self) -> Value {
         if self.used == self.quota {
             self.round += 1;
@@ -254,10 +284,11 @@ impl KeyCursor {
 }
 
 /// The requests and delays of one worker: an endless, reproducible sequence.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct WorkerGenerator {
     worker: usize,
-    workload: Workload,
+    /// The workload's values for this worker; they draw from `ops`.
+    values: Box<dyn Values>,
     ops: fastrand::Rng,
     timing: fastrand::Rng,
     functions: Vec<Box<str>>,
@@ -265,8 +296,6 @@ pub struct WorkerGenerator {
     total: u32,
     /// Upper end of the stagger interval, in seconds: `2 * concurrency / rate`.
     max_gap_secs: Option<f64>,
-    next_element: i64,
-    element_step: i64,
     keys: Option<KeyCursor>,
 }
 
@@ -275,30 +304,13 @@ impl WorkerGenerator {
         self.worker
     }
 
-    /// The next request of this worker.
-    ///
-    /// Values, as Jepsen's workloads: a register write is a random integer in
-    /// 0..5 and a cas a random `[old new]` pair of such; a set add is this
-    /// worker's next element (worker `w` of `c` adds `w`, `w + c`, `w + 2c`, ...:
-    /// unique across workers and increasing); a counter add is `1`.
+    /// The next request of this worker: a function drawn from the mix, the value
+    /// the workload gives it (drawn from the same stream, right after), and the key.
     pub fn next_request(&mut self) -> Request {
         let x = self.ops.u32(0..self.total);
         let i = self.cumulative.partition_point(|&c| c <= x);
         let f = self.functions[i].clone();
-        let value = match (self.workload, &*f) {
-            (Workload::Register, "write") => Value::Int(self.ops.i64(0..5)),
-            (Workload::Register, "cas") => Value::List(vec![
-                Value::Int(self.ops.i64(0..5)),
-                Value::Int(self.ops.i64(0..5)),
-            ]),
-            (Workload::Set, "add") => {
-                let e = self.next_element;
-                self.next_element += self.element_step;
-                Value::Int(e)
-            }
-            (Workload::Counter, "add") => Value::Int(1),
-            _ => Value::Nil,
-        };
+        let value = self.values.value(&f, &mut self.ops);
         let key = self.keys.as_mut().map(KeyCursor::next_key);
         Request { f, value, key }
     }
@@ -336,6 +348,11 @@ mod tests {
     use std::collections::{HashMap, HashSet};
 
     use super::*;
+    use crate::workloads::{counter::Counter, register::Register, set::Set, unique_ids::UniqueIds};
+
+    const REGISTER: &dyn Workload = &Register;
+    const SET: &dyn Workload = &Set;
+    const COUNTER: &dyn Workload = &Counter;
 
     fn take(g: &mut WorkerGenerator, n: usize) -> Vec<Request> {
         (0..n).map(|_| g.next_request()).collect()
@@ -343,7 +360,7 @@ mod tests {
 
     #[test]
     fn same_seed_same_sequence_other_seed_other_sequence() {
-        let cfg = GeneratorConfig::new(Workload::Register, 42, 4, 2);
+        let cfg = GeneratorConfig::new(REGISTER, 42, 4, 2);
         let a: Vec<_> = cfg
             .workers()
             .unwrap()
@@ -371,7 +388,7 @@ mod tests {
 
     #[test]
     fn a_worker_does_not_depend_on_the_others_or_the_rate() {
-        let cfg = GeneratorConfig::new(Workload::Register, 7, 4, 2);
+        let cfg = GeneratorConfig::new(REGISTER, 7, 4, 2);
         let alone = take(&mut cfg.worker(3).unwrap(), 100);
         let mut all = cfg.workers().unwrap();
         take(&mut all[0], 50);
@@ -390,9 +407,109 @@ mod tests {
         assert_eq!(with_delays, alone);
     }
 
+    /// The sequences of today's register, set and counter, fingerprinted when the
+    /// generator still matched on a closed enum of workloads: moving the values into
+    /// the workloads changed none of them.
+    #[test]
+    fn same_values_as_before_workloads_became_values() {
+        fn fnv(h: &mut u64, s: &str) {
+            for b in s.bytes() {
+                *h ^= u64::from(b);
+                *h = h.wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        for (name, seed, concurrency, nodes, fingerprint, first) in [
+            (
+                "register",
+                42,
+                4,
+                2,
+                0x78f3b0accf807942u64,
+                [
+                    ":read [0 nil]",
+                    ":write [0 0]",
+                    ":write [0 4]",
+                    ":cas [0 [0 4]]",
+                ],
+            ),
+            (
+                "register",
+                7,
+                10,
+                5,
+                0x42820e2773500238,
+                [
+                    ":cas [0 [2 2]]",
+                    ":cas [0 [2 1]]",
+                    ":cas [0 [3 1]]",
+                    ":write [0 4]",
+                ],
+            ),
+            (
+                "set",
+                42,
+                4,
+                2,
+                0x41640b9e2c7fc393,
+                [":add 1", ":add 5", ":add 9", ":add 13"],
+            ),
+            (
+                "set",
+                7,
+                10,
+                5,
+                0xa2d18423eb804f4f,
+                [":add 1", ":add 11", ":add 21", ":add 31"],
+            ),
+            (
+                "counter",
+                42,
+                4,
+                2,
+                0x630ad4c3fb4f143e,
+                [":add 1", ":read nil", ":read nil", ":read nil"],
+            ),
+            (
+                "counter",
+                7,
+                10,
+                5,
+                0xf08d1c4d85636c9c,
+                [":read nil", ":read nil", ":add 1", ":read nil"],
+            ),
+        ] {
+            let workload = crate::workload::find(name).unwrap();
+            let mut cfg = GeneratorConfig::new(workload, seed, concurrency, nodes);
+            cfg.rate = Some(100.0);
+            let mut h = 0xcbf2_9ce4_8422_2325u64;
+            for mut g in cfg.workers().unwrap() {
+                for _ in 0..1000 {
+                    let d = g.delay();
+                    let r = g.next_request();
+                    fnv(&mut h, &format!("{}|{}|{:?}|{:?};", r.f, r.value, r.key, d));
+                }
+            }
+            assert_eq!(h, fingerprint, "{name} seed {seed}");
+            let mut g = cfg.worker(1).unwrap();
+            let got: Vec<String> = (0..4).map(|_| g.next_request().to_string()).collect();
+            assert_eq!(got, first, "{name} seed {seed}");
+        }
+    }
+
+    #[test]
+    fn unique_ids_generate_with_nil() {
+        let cfg = GeneratorConfig::new(&UniqueIds, 5, 3, 3);
+        assert_eq!(cfg.independent, None);
+        for mut g in cfg.workers().unwrap() {
+            for r in take(&mut g, 20) {
+                assert_eq!((&*r.f, &r.value, &r.key), ("generate", &Value::Nil, &None));
+            }
+        }
+    }
+
     #[test]
     fn mix_follows_weights() {
-        let mut cfg = GeneratorConfig::new(Workload::Register, 1, 1, 1);
+        let mut cfg = GeneratorConfig::new(REGISTER, 1, 1, 1);
         cfg.mix = vec![("read".into(), 3), ("write".into(), 1), ("cas".into(), 0)];
         cfg.independent = None;
         let mut g = cfg.worker(0).unwrap();
@@ -412,7 +529,7 @@ mod tests {
 
     #[test]
     fn cas_values_are_pairs_in_range() {
-        let mut cfg = GeneratorConfig::new(Workload::Register, 9, 1, 1);
+        let mut cfg = GeneratorConfig::new(REGISTER, 9, 1, 1);
         cfg.mix = vec![("cas".into(), 1)];
         for r in take(&mut cfg.worker(0).unwrap(), 100) {
             let pair = r.value.as_list().unwrap();
@@ -423,7 +540,7 @@ mod tests {
 
     #[test]
     fn set_elements_are_unique_across_workers_and_increasing() {
-        let cfg = GeneratorConfig::new(Workload::Set, 5, 3, 3);
+        let cfg = GeneratorConfig::new(SET, 5, 3, 3);
         let mut seen = HashSet::new();
         for mut g in cfg.workers().unwrap() {
             let mut last = -1;
@@ -441,7 +558,7 @@ mod tests {
 
     #[test]
     fn counter_adds_one() {
-        let cfg = GeneratorConfig::new(Workload::Counter, 5, 2, 2);
+        let cfg = GeneratorConfig::new(COUNTER, 5, 2, 2);
         let reqs = take(&mut cfg.worker(1).unwrap(), 100);
         assert!(reqs.iter().any(|r| &*r.f == "read"));
         for r in reqs.iter().filter(|r| &*r.f == "add") {
@@ -453,7 +570,7 @@ mod tests {
     #[test]
     fn independent_keys_per_group_never_reused() {
         // 5 workers in groups of 2: groups {0,1}, {2,3}, {4}; 10 ops per key.
-        let mut cfg = GeneratorConfig::new(Workload::Register, 3, 5, 2);
+        let mut cfg = GeneratorConfig::new(REGISTER, 3, 5, 2);
         cfg.independent = Some(Independent {
             group_size: 2,
             ops_per_key: 10,
@@ -486,7 +603,7 @@ mod tests {
 
     #[test]
     fn delays_average_the_rate() {
-        let mut cfg = GeneratorConfig::new(Workload::Counter, 11, 4, 2);
+        let mut cfg = GeneratorConfig::new(COUNTER, 11, 4, 2);
         cfg.rate = Some(100.0);
         let mut total = Duration::ZERO;
         let mut max = Duration::ZERO;
@@ -503,7 +620,7 @@ mod tests {
         assert!((0.038..0.042).contains(&mean), "mean gap {mean}");
         assert!(max < Duration::from_millis(80));
         assert_eq!(
-            GeneratorConfig::new(Workload::Counter, 1, 1, 1)
+            GeneratorConfig::new(COUNTER, 1, 1, 1)
                 .worker(0)
                 .unwrap()
                 .delay(),
@@ -514,7 +631,7 @@ mod tests {
     #[test]
     fn a_tiny_rate_gives_long_delays_not_a_panic() {
         for rate in [1e-300, f64::MIN_POSITIVE, 5e-324] {
-            let mut cfg = GeneratorConfig::new(Workload::Counter, 11, 4, 2);
+            let mut cfg = GeneratorConfig::new(COUNTER, 11, 4, 2);
             cfg.rate = Some(rate);
             let mut g = cfg.worker(0).unwrap();
             for _ in 0..100 {
@@ -525,7 +642,7 @@ mod tests {
 
     #[test]
     fn invalid_configs_say_what_is_wrong() {
-        let base = GeneratorConfig::new(Workload::Set, 1, 2, 3);
+        let base = GeneratorConfig::new(SET, 1, 2, 3);
         let e = GeneratorConfig {
             mix: vec![("cas".into(), 1)],
             ..base.clone()
@@ -564,8 +681,12 @@ mod tests {
         }
         .validate()
         .unwrap_err();
-        assert_eq!(e, GeneratorError::NoIndependentKeys(Workload::Set));
-        let mut reg = GeneratorConfig::new(Workload::Register, 1, 6, 3);
+        assert_eq!(e, GeneratorError::NoIndependentKeys("set"));
+        assert_eq!(
+            e.to_string(),
+            "the set workload does not run over independent keys (its checkers judge the history as one object); those that do: register"
+        );
+        let mut reg = GeneratorConfig::new(REGISTER, 1, 6, 3);
         reg.independent = Some(Independent {
             group_size: 3,
             ops_per_key: 2,
@@ -575,7 +696,7 @@ mod tests {
             Err(GeneratorError::TooFewOpsPerKey { .. })
         ));
         assert_eq!(
-            GeneratorConfig::new(Workload::Set, 1, 0, 3).validate(),
+            GeneratorConfig::new(SET, 1, 0, 3).validate(),
             Err(GeneratorError::NoWorkers)
         );
     }
