@@ -79,3 +79,16 @@ impl Checked {
         self.finding.as_any().downcast_ref::<T>()
     }
 }
+
+/// `1,234,567`: counts in summaries, the same in every checker and report.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

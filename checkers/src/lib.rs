@@ -113,7 +113,7 @@ pub mod stats;
 pub mod testing;
 pub mod unique_ids;
 
-pub use checker::{Checked, Checker, Finding};
+pub use checker::{Checked, Checker, Finding, thousands};
 pub use compose::Compose;
 pub use equality::TypeClash;
 pub use limits::{EngineChoice, Limits};

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType, Value};
 
 use crate::result::{LeftOut, LeftOutReason, LeftOutTally};
-use crate::{CheckError, Checked, Checker, Finding, Limits, Verdict};
+use crate::{CheckError, Checked, Checker, Finding, Limits, Verdict, thousands};
 
 /// The checker's name in test definitions and `results.json`.
 pub const NAME: &str = "unique-ids";
@@ -149,13 +149,13 @@ impl Finding for UniqueIdsResult {
         if let Some(reason) = &self.reason {
             return reason.clone();
         }
-        let n = thousands(self.acknowledged_count);
+        let n = thousands(self.acknowledged_count as u64);
         match self.duplicated.first() {
             None if self.acknowledged_count == 1 => format!("{n} id generated, all unique"),
             None => format!("{n} ids generated, all unique"),
             Some(d) => format!(
                 "{} duplicated id{} among {n}; first: {} generated {} times (ops {}, {})",
-                thousands(self.duplicated.len()),
+                thousands(self.duplicated.len() as u64),
                 if self.duplicated.len() == 1 { "" } else { "s" },
                 d.id,
                 d.count,
@@ -176,19 +176,6 @@ impl Finding for UniqueIdsResult {
     fn as_any(&self) -> &dyn Any {
         self
     }
-}
-
-/// `1,234,567`.
-fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

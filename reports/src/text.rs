@@ -5,18 +5,8 @@
 
 use splitbrain_history::Value;
 
-/// `1,234,567`.
-pub(crate) fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// `1,234,567`: the checkers' own formatting, so summaries and pages agree.
+pub(crate) use splitbrain_checkers::thousands;
 
 /// A short duration: `250 ms`, `2 s`, `1.5 s`.
 pub(crate) fn seconds(s: f64) -> String {
