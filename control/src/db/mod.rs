@@ -161,6 +161,12 @@ impl Db {
         self.node(name).map(|b| b.log_file.as_str())
     }
 
+    /// Node `name`'s libfaketime offset file (the definition's `clock.file`), as rendered
+    /// for it.
+    pub fn node_clock_file(&self, name: &str) -> Option<String> {
+        self.vars(name).map(|v| self.def().clock.file.render(v))
+    }
+
     /// The template variables of node `name`.
     pub fn vars(&self, name: &str) -> Option<&Vars> {
         self.node(name).map(BoundNode::vars)

@@ -207,10 +207,7 @@ pub(crate) fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
 /// file, or the default one without it.
 pub(crate) fn heal(db: Option<&Db>, node: &str) -> Option<HealSection> {
     let file = match db {
-        Some(db) => db
-            .vars(node)
-            .map(|v| db.def().clock.file.render(v))
-            .unwrap_or_default(),
+        Some(db) => db.node_clock_file(node).unwrap_or_default(),
         None => default_clock_file(),
     };
     Some(HealSection::new(
