@@ -92,3 +92,28 @@ pub fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// Declares `$ty`, a [`Checker`] named `$name` that needs only the history: its
+/// `check` is `$check(history)` (the set, counter, stats and unique-ids checkers).
+macro_rules! history_checker {
+    ($ty:ident, $name:expr, $check:path) => {
+        #[doc = concat!("[`", stringify!($check), "`] as a [`Checker`](crate::Checker).")]
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $ty;
+
+        impl $crate::Checker for $ty {
+            fn name(&self) -> &str {
+                $name
+            }
+
+            fn check(
+                &self,
+                history: &splitbrain_history::History,
+                _: &$crate::Limits,
+            ) -> Result<$crate::Checked, $crate::CheckError> {
+                Ok($crate::Checked::new($name, $check(history)))
+            }
+        }
+    };
+}
+pub(crate) use history_checker;

@@ -26,24 +26,12 @@ use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType, Process, Value};
 
 use crate::result::{LeftOut, LeftOutReason, LeftOutTally};
-use crate::{CheckError, Checked, Checker, Finding, Limits, Verdict};
+use crate::{Finding, Verdict};
 
 /// The checker's name in test definitions and `results.json`.
 pub const NAME: &str = "counter";
 
-/// [`check`] as a [`Checker`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CounterChecker;
-
-impl Checker for CounterChecker {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn check(&self, history: &History, _: &Limits) -> Result<Checked, CheckError> {
-        Ok(Checked::new(NAME, check(history)))
-    }
-}
+crate::checker::history_checker!(CounterChecker, NAME, check);
 
 impl Finding for CounterResult {
     fn verdict(&self) -> Verdict {

@@ -27,24 +27,12 @@ use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType, Value};
 
 use crate::result::{LeftOut, LeftOutReason, LeftOutTally};
-use crate::{CheckError, Checked, Checker, Finding, Limits, Verdict};
+use crate::{Finding, Verdict};
 
 /// The checker's name in test definitions and `results.json`.
 pub const NAME: &str = "set";
 
-/// [`check`] as a [`Checker`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SetChecker;
-
-impl Checker for SetChecker {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn check(&self, history: &History, _: &Limits) -> Result<Checked, CheckError> {
-        Ok(Checked::new(NAME, check(history)))
-    }
-}
+crate::checker::history_checker!(SetChecker, NAME, check);
 
 impl Finding for SetResult {
     fn verdict(&self) -> Verdict {

@@ -17,24 +17,12 @@ use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType};
 
 use crate::result::{LeftOut, LeftOutTally};
-use crate::{CheckError, Checked, Checker, Finding, Limits, Verdict};
+use crate::{Finding, Verdict};
 
 /// The checker's name in test definitions and `results.json`.
 pub const NAME: &str = "stats";
 
-/// [`check`] as a [`Checker`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StatsChecker;
-
-impl Checker for StatsChecker {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn check(&self, history: &History, _: &Limits) -> Result<Checked, CheckError> {
-        Ok(Checked::new(NAME, check(history)))
-    }
-}
+crate::checker::history_checker!(StatsChecker, NAME, check);
 
 impl Finding for StatsResult {
     fn verdict(&self) -> Verdict {

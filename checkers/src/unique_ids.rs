@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use splitbrain_history::{History, OpType, Value};
 
 use crate::result::{LeftOut, LeftOutReason, LeftOutTally};
-use crate::{CheckError, Checked, Checker, Finding, Limits, Verdict, thousands};
+use crate::{Finding, Verdict, thousands};
 
 /// The checker's name in test definitions and `results.json`.
 pub const NAME: &str = "unique-ids";
@@ -26,19 +26,7 @@ pub const NAME: &str = "unique-ids";
 /// The function whose `ok` values are ids.
 pub const GENERATE: &str = "generate";
 
-/// [`check`] as a [`Checker`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct UniqueIdsChecker;
-
-impl Checker for UniqueIdsChecker {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn check(&self, history: &History, _: &Limits) -> Result<Checked, CheckError> {
-        Ok(Checked::new(NAME, check(history)))
-    }
-}
+crate::checker::history_checker!(UniqueIdsChecker, NAME, check);
 
 /// What the unique-ids checker found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,6 +171,7 @@ mod tests {
     use splitbrain_history::{Op, Process};
 
     use super::*;
+    use crate::Checked;
     use crate::testing::history;
 
     use OpType::{Fail, Info, Invoke, Ok};
