@@ -30,12 +30,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use splitbrain_history::duration;
 
-use crate::faults::clock::ClockOptions;
-use crate::faults::packet::PacketOptions;
-use crate::faults::partition::PartitionOptions;
 use crate::faults::{FAULTS, FaultKind};
 use crate::schedule::ScheduleDef;
-use crate::target::ProcessOptions;
 
 /// Time between a fault's start and stop, and between faults, unless told otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
@@ -179,37 +175,40 @@ impl<T: Default + PartialEq> SectionDefault for T {
     }
 }
 
-/// The `nemesis:` section of a test definition.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct NemesisConfig {
-    /// Faults to inject: partition, kill, pause, clock, packet, or all. The faults a
-    /// `schedule` starts are injected too.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub faults: Vec<FaultSpec>,
-    /// Between a fault's start and its stop, and between faults (default 10s, at least 100ms).
-    #[serde(
-        default,
-        serialize_with = "duration::option::serialize",
-        deserialize_with = "interval",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub interval: Option<Duration>,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub partition: PartitionOptions,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub kill: ProcessOptions,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub pause: ProcessOptions,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub clock: ClockOptions,
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub packet: PacketOptions,
-    /// When and which faults: a generator of fault steps ([`crate::schedule`]); none is
-    /// today's random schedule (a random enabled fault every `interval`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<ScheduleDef>,
+macro_rules! nemesis_config {
+    ($($kind:ident $name:literal $module:ident: $settings:ty,)*) => {
+        /// The `nemesis:` section of a test definition: the faults, the interval, the
+        /// schedule, and one `nemesis.<name>` section per fault of the table
+        /// (`fault_table!` in faults/mod.rs), its module's settings type.
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        pub struct NemesisConfig {
+            /// Faults to inject: the table's, or all. The faults a `schedule` starts are
+            /// injected too.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub faults: Vec<FaultSpec>,
+            /// Between a fault's start and its stop, and between faults (default 10s, at
+            /// least 100ms).
+            #[serde(
+                default,
+                serialize_with = "duration::option::serialize",
+                deserialize_with = "interval",
+                skip_serializing_if = "Option::is_none"
+            )]
+            pub interval: Option<Duration>,
+            $(
+                #[doc = concat!("`nemesis.", $name, "`.")]
+                #[serde(default, rename = $name, skip_serializing_if = "is_default")]
+                pub $module: $settings,
+            )*
+            /// When and which faults: a generator of fault steps ([`crate::schedule`]);
+            /// none is today's random schedule (a random enabled fault every `interval`).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub schedule: Option<ScheduleDef>,
+        }
+    };
 }
+crate::faults::fault_table!(nemesis_config);
 
 pub(crate) fn is_default<T: Default + PartialEq>(t: &T) -> bool {
     *t == T::default()

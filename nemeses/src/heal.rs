@@ -49,7 +49,10 @@ impl HealSection {
 
 /// Every fault's heal section for node `node`, in the order they run.
 pub fn sections(db: Option<&Db>, node: &str) -> Vec<HealSection> {
-    let mut sections: Vec<HealSection> = FAULTS.iter().filter_map(|e| (e.heal)(db, node)).collect();
+    let mut sections: Vec<HealSection> = FAULTS
+        .iter()
+        .filter_map(|e| (e.info.heal)(db, node))
+        .collect();
     sections.sort_by_key(|h| h.stage);
     sections
 }

@@ -17,9 +17,10 @@
 //!
 //! Each fault is one module of [`faults`] implementing the [`Fault`] trait — its settings
 //! (the `nemesis.<name>` section), [`Fault::probe`], [`Fault::plan`], start, stop, the
-//! values of its ops, its part of healing — and one line of the table
-//! [`faults::FAULTS`], from which names, help texts, `--nemesis` parsing and
-//! [`fault_colours`] are derived.
+//! values of its ops, its part of healing — and one line of the fault table
+//! (`fault_table!` in faults/mod.rs), from which [`FaultKind`], [`faults::FAULTS`], the
+//! `nemesis.<name>` sections of [`NemesisConfig`], names, help texts, `--nemesis` parsing
+//! and [`fault_colours`] are generated.
 //!
 //! A fault that cannot take effect is left out with a plain note instead of being pretended:
 //! clock faults on a Go program such as etcd (it ignores libfaketime), packet delays on a

@@ -72,7 +72,8 @@ impl Nemesis {
         let config = config.resolved(has_leader);
         let asked = config.fault_list();
         // Every fault of the table, indexed by kind; only those asked for are checked.
-        let mut all: Vec<Box<dyn AnyFault>> = FAULTS.iter().map(|e| (e.build)(&config)).collect();
+        let mut all: Vec<Box<dyn AnyFault>> =
+            FAULTS.iter().map(|e| (e.info.build)(&config)).collect();
         for &kind in &asked {
             if db.is_none() && all[kind as usize].needs_db() {
                 return Err(NemesisError::Config(format!(
@@ -384,7 +385,7 @@ fn variants(program: Option<&Program>, has_leader: bool) -> Vec<Box<dyn AnyFault
                 .find(|e| !(e.section)(o).is_default())
                 .map(|e| e.kind)
                 .unwrap_or(FaultKind::Partition);
-            (kind.entry().build)(&c)
+            (kind.entry().info.build)(&c)
         })
         .collect()
 }
@@ -428,7 +429,8 @@ mod pinned {
     ) -> Nemesis {
         let nodes: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
         let config = config.resolved(false);
-        let mut all: Vec<Box<dyn AnyFault>> = FAULTS.iter().map(|e| (e.build)(&config)).collect();
+        let mut all: Vec<Box<dyn AnyFault>> =
+            FAULTS.iter().map(|e| (e.info.build)(&config)).collect();
         let clock = ClockSupport::Faketime {
             library: "/l".into(),
         };

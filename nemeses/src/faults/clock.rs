@@ -18,7 +18,7 @@ use splitbrain_history::{Op, OpType, Process, Value, duration};
 
 use crate::config::{NemesisConfig, Section, check_duration, checked, pick};
 use crate::fault::{AnyFault, Context, Fault, Plan, Probe, erase, target_value, timed};
-use crate::faults::FaultKind;
+use crate::faults::{FaultInfo, FaultKind};
 use crate::heal::{HealSection, HealStage};
 use crate::nemesis::{Nemesis, NemesisError};
 use crate::scripts;
@@ -195,7 +195,15 @@ pub struct ClockFault {
     support: Option<ClockSupport>,
 }
 
-pub(crate) fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
+/// Its line's details in the table ([`crate::faults::FAULTS`]).
+pub(crate) const INFO: FaultInfo = FaultInfo {
+    about: "the database's clock bumped, strobed or drifting (libfaketime)",
+    colour: "#10b981",
+    build,
+    heal,
+};
+
+fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
     erase(ClockFault {
         options: c.clock.clone(),
         interval: c.interval(),
@@ -205,7 +213,7 @@ pub(crate) fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
 
 /// Stops a clock loop and sets a skewed clock file back to zero: the definition's clock
 /// file, or the default one without it.
-pub(crate) fn heal(db: Option<&Db>, node: &str) -> Option<HealSection> {
+fn heal(db: Option<&Db>, node: &str) -> Option<HealSection> {
     let file = match db {
         Some(db) => db.node_clock_file(node).unwrap_or_default(),
         None => default_clock_file(),

@@ -8,7 +8,7 @@ use splitbrain_history::Value;
 
 use crate::config::NemesisConfig;
 use crate::fault::{AnyFault, Context, Fault, Plan, erase, target_value};
-use crate::faults::FaultKind;
+use crate::faults::{FaultInfo, FaultKind};
 use crate::heal::HealSection;
 use crate::nemesis::NemesisError;
 use crate::target::{self, ProcessOptions, Target};
@@ -41,13 +41,21 @@ pub struct KillFault {
     options: ProcessOptions,
 }
 
-pub(crate) fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
+/// Its line's details in the table ([`crate::faults::FAULTS`]).
+pub(crate) const INFO: FaultInfo = FaultInfo {
+    about: "SIGKILL of the database, started again when healed",
+    colour: "#ef4444",
+    build,
+    heal,
+};
+
+fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
     erase(KillFault {
         options: c.kill.clone(),
     })
 }
 
-pub(crate) fn heal(_db: Option<&Db>, _node: &str) -> Option<HealSection> {
+fn heal(_db: Option<&Db>, _node: &str) -> Option<HealSection> {
     None
 }
 

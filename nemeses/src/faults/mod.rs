@@ -7,9 +7,8 @@
 //! `nemesis.<name>` section with its defaults and checks), its plan, how it starts and
 //! stops on the nodes, the values of its ops, and its part of healing.
 //!
-//! Adding a fault: a module here implementing [`Fault`](crate::Fault), a variant of
-//! [`FaultKind`], a line in [`FAULTS`], and its settings field in
-//! [`NemesisConfig`] (the YAML section).
+//! Adding a fault: a module here implementing [`Fault`](crate::Fault) with its settings
+//! type and an `INFO` ([`FaultInfo`]), and one line in the table (`fault_table!`, below).
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,34 +20,35 @@ use crate::config::Section;
 use crate::fault::AnyFault;
 use crate::heal::HealSection;
 
-pub mod clock;
-pub mod kill;
-pub mod packet;
-pub mod partition;
-pub mod pause;
-
-/// A kind of fault: the key of its line in [`FAULTS`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FaultKind {
-    Partition,
-    Kill,
-    Pause,
-    Clock,
-    Packet,
+/// The table: one line per fault, `Kind "name" module: Settings`. `Kind` is its
+/// [`FaultKind`] variant; `name` its name in `--nemesis`, `nemesis.faults`, the op names
+/// (`start-<name>`) and reports, and the key of its `nemesis.<name>` section; `module` the
+/// module below that holds it (its [`FaultInfo`] is `module::INFO`), and also the field of
+/// [`NemesisConfig`] that holds its `Settings`. The order is part of what a seed means (the
+/// schedule draws from it): append, never insert.
+///
+/// Whatever lists the faults is generated from this one table by handing it to a macro:
+/// the modules, [`FaultKind`] and [`FAULTS`] here, [`NemesisConfig`]'s sections in
+/// [`crate::config`].
+macro_rules! fault_table {
+    ($then:ident) => {
+        $then! {
+            Partition "partition" partition: $crate::faults::partition::PartitionOptions,
+            Kill "kill" kill: $crate::target::ProcessOptions,
+            Pause "pause" pause: $crate::target::ProcessOptions,
+            Clock "clock" clock: $crate::faults::clock::ClockOptions,
+            Packet "packet" packet: $crate::faults::packet::PacketOptions,
+        }
+    };
 }
+pub(crate) use fault_table;
 
-/// One line of the table: what the rest of splitbrain knows about a fault.
-pub struct FaultEntry {
-    pub kind: FaultKind,
-    /// Its name in `--nemesis`, `nemesis.faults`, the op names (`start-<name>`) and reports.
-    pub name: &'static str,
+/// What a fault's module tells the table about itself (its `INFO`).
+pub struct FaultInfo {
     /// What it does, in a few words (help texts).
     pub about: &'static str,
     /// Its shading in the report's charts and timeline: a CSS colour.
     pub colour: &'static str,
-    /// Its `nemesis.<name>` settings.
-    pub section: fn(&NemesisConfig) -> &dyn Section,
-    pub section_mut: fn(&mut NemesisConfig) -> &mut dyn Section,
     /// The fault for one run, from the resolved configuration.
     pub build: fn(&NemesisConfig) -> Box<dyn AnyFault>,
     /// Its part of healing the named node, with or without the database definition: a
@@ -57,85 +57,48 @@ pub struct FaultEntry {
     pub heal: fn(Option<&Db>, &str) -> Option<HealSection>,
 }
 
-/// Every fault, in the order of [`FaultKind`] (the schedule draws from this order, so it
-/// is part of what a seed means; the check below keeps the two in step).
-pub const FAULTS: [FaultEntry; 5] = [
-    FaultEntry {
-        kind: FaultKind::Partition,
-        name: "partition",
-        about: "iptables DROP rules between nodes (halves, one node, majorities ring, bridge, primaries, a grudge)",
-        colour: "#8b5cf6",
-        section: |c| &c.partition,
-        section_mut: |c| &mut c.partition,
-        build: partition::build,
-        heal: partition::heal,
-    },
-    FaultEntry {
-        kind: FaultKind::Kill,
-        name: "kill",
-        about: "SIGKILL of the database, started again when healed",
-        colour: "#ef4444",
-        section: |c| &c.kill,
-        section_mut: |c| &mut c.kill,
-        build: kill::build,
-        heal: kill::heal,
-    },
-    FaultEntry {
-        kind: FaultKind::Pause,
-        name: "pause",
-        about: "SIGSTOP of the database, SIGCONT when healed",
-        colour: "#0ea5e9",
-        section: |c| &c.pause,
-        section_mut: |c| &mut c.pause,
-        build: pause::build,
-        heal: pause::heal,
-    },
-    FaultEntry {
-        kind: FaultKind::Clock,
-        name: "clock",
-        about: "the database's clock bumped, strobed or drifting (libfaketime)",
-        colour: "#10b981",
-        section: |c| &c.clock,
-        section_mut: |c| &mut c.clock,
-        build: clock::build,
-        heal: clock::heal,
-    },
-    FaultEntry {
-        kind: FaultKind::Packet,
-        name: "packet",
-        about: "packets delayed, lost, duplicated or reordered (tc netem)",
-        colour: "#a16207",
-        section: |c| &c.packet,
-        section_mut: |c| &mut c.packet,
-        build: packet::build,
-        heal: packet::heal,
-    },
-];
+/// One line of the table: what the rest of splitbrain knows about a fault.
+pub struct FaultEntry {
+    pub kind: FaultKind,
+    /// Its name in `--nemesis`, `nemesis.faults`, the op names (`start-<name>`) and reports.
+    pub name: &'static str,
+    pub info: FaultInfo,
+    /// Its `nemesis.<name>` settings.
+    pub section: fn(&NemesisConfig) -> &dyn Section,
+    pub section_mut: fn(&mut NemesisConfig) -> &mut dyn Section,
+}
 
-// The table is indexed by kind.
-const _: () = {
-    let mut i = 0;
-    while i < FAULTS.len() {
-        assert!(
-            FAULTS[i].kind as usize == i,
-            "FAULTS must follow FaultKind's order"
-        );
-        i += 1;
-    }
-};
+macro_rules! kinds_and_entries {
+    ($($kind:ident $name:literal $module:ident: $settings:ty,)*) => {
+        $(pub mod $module;)*
+
+        /// A kind of fault: the key of its line in [`FAULTS`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum FaultKind {
+            $($kind,)*
+        }
+
+        impl FaultKind {
+            /// Every kind, in table order.
+            pub const ALL: [FaultKind; [$(FaultKind::$kind),*].len()] = [$(FaultKind::$kind),*];
+        }
+
+        /// Every fault, in the order of [`FaultKind`] (the schedule draws from this order,
+        /// so it is part of what a seed means).
+        pub const FAULTS: [FaultEntry; FaultKind::ALL.len()] = [
+            $(FaultEntry {
+                kind: FaultKind::$kind,
+                name: $name,
+                info: $module::INFO,
+                section: |c| &c.$module,
+                section_mut: |c| &mut c.$module,
+            },)*
+        ];
+    };
+}
+fault_table!(kinds_and_entries);
 
 impl FaultKind {
-    /// Every kind, in table order.
-    pub const ALL: [FaultKind; FAULTS.len()] = {
-        let mut all = [FaultKind::Partition; FAULTS.len()];
-        let mut i = 0;
-        while i < FAULTS.len() {
-            all[i] = FAULTS[i].kind;
-            i += 1;
-        }
-        all
-    };
-
     pub fn entry(self) -> &'static FaultEntry {
         &FAULTS[self as usize]
     }
@@ -176,14 +139,14 @@ pub fn names() -> Vec<&'static str> {
 
 /// Fault name → CSS colour, for the report's shading of each fault.
 pub fn fault_colours() -> Vec<(&'static str, &'static str)> {
-    FAULTS.iter().map(|e| (e.name, e.colour)).collect()
+    FAULTS.iter().map(|e| (e.name, e.info.colour)).collect()
 }
 
 /// One line per fault, `name: what it does`, for help texts.
 pub fn help() -> String {
     FAULTS
         .iter()
-        .map(|e| format!("{}: {}", e.name, e.about))
+        .map(|e| format!("{}: {}", e.name, e.info.about))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -14,7 +14,7 @@ use splitbrain_history::{Value, duration};
 
 use crate::config::{NemesisConfig, Section, check_duration, check_percent, known_nodes};
 use crate::fault::{AnyFault, Context, Fault, Plan, Probe, erase, names, target_value, timed};
-use crate::faults::FaultKind;
+use crate::faults::{FaultInfo, FaultKind};
 use crate::heal::{HealSection, HealStage};
 use crate::nemesis::{Nemesis, NemesisError};
 use crate::scripts;
@@ -183,7 +183,15 @@ pub struct PacketFault {
     ifaces: BTreeMap<String, String>,
 }
 
-pub(crate) fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
+/// Its line's details in the table ([`crate::faults::FAULTS`]).
+pub(crate) const INFO: FaultInfo = FaultInfo {
+    about: "packets delayed, lost, duplicated or reordered (tc netem)",
+    colour: "#a16207",
+    build,
+    heal,
+};
+
+fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
     erase(PacketFault {
         options: c.packet.clone(),
         support: None,
@@ -192,7 +200,7 @@ pub(crate) fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
 }
 
 /// Removes our qdisc and our loss chain, tolerating their absence.
-pub(crate) fn heal(_db: Option<&Db>, _node: &str) -> Option<HealSection> {
+fn heal(_db: Option<&Db>, _node: &str) -> Option<HealSection> {
     Some(HealSection::new(HealStage::Network, scripts::heal_packet()))
 }
 

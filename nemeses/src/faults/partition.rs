@@ -11,7 +11,7 @@ use splitbrain_history::Value;
 
 use crate::config::{NemesisConfig, Section, known_nodes, pick};
 use crate::fault::{AnyFault, Context, Fault, Plan, Probe, erase, names, timed};
-use crate::faults::FaultKind;
+use crate::faults::{FaultInfo, FaultKind};
 use crate::grudge::{self, Grudge};
 use crate::heal::{HealSection, HealStage};
 use crate::nemesis::NemesisError;
@@ -130,14 +130,22 @@ pub struct PartitionFault {
     options: PartitionOptions,
 }
 
-pub(crate) fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
+/// Its line's details in the table ([`crate::faults::FAULTS`]).
+pub(crate) const INFO: FaultInfo = FaultInfo {
+    about: "iptables DROP rules between nodes (halves, one node, majorities ring, bridge, primaries, a grudge)",
+    colour: "#8b5cf6",
+    build,
+    heal,
+};
+
+fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
     erase(PartitionFault {
         options: c.partition.clone(),
     })
 }
 
 /// Removes our chain and its jump (setup makes them; a stop only empties the chain).
-pub(crate) fn heal(_db: Option<&Db>, _node: &str) -> Option<HealSection> {
+fn heal(_db: Option<&Db>, _node: &str) -> Option<HealSection> {
     Some(HealSection::new(
         HealStage::Network,
         scripts::heal_partition(),

@@ -8,7 +8,7 @@ use splitbrain_history::Value;
 
 use crate::config::NemesisConfig;
 use crate::fault::{AnyFault, Context, Fault, Plan, erase, target_value, timed};
-use crate::faults::FaultKind;
+use crate::faults::{FaultInfo, FaultKind};
 use crate::heal::{HealSection, HealStage};
 use crate::nemesis::NemesisError;
 use crate::scripts;
@@ -42,7 +42,15 @@ pub struct PauseFault {
     options: ProcessOptions,
 }
 
-pub(crate) fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
+/// Its line's details in the table ([`crate::faults::FAULTS`]).
+pub(crate) const INFO: FaultInfo = FaultInfo {
+    about: "SIGSTOP of the database, SIGCONT when healed",
+    colour: "#0ea5e9",
+    build,
+    heal,
+};
+
+fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
     erase(PauseFault {
         options: c.pause.clone(),
     })
@@ -51,7 +59,7 @@ pub(crate) fn build(c: &NemesisConfig) -> Box<dyn AnyFault> {
 /// Resumes what we paused (recorded on the node), and with the definition the daemon's
 /// stopped processes (its pid file, its process name); last, so that they wake up to a
 /// healed network and clock.
-pub(crate) fn heal(db: Option<&Db>, node: &str) -> Option<HealSection> {
+fn heal(db: Option<&Db>, node: &str) -> Option<HealSection> {
     let pid_file = db.and_then(|db| db.pid_file(node)).unwrap_or_default();
     let process = db
         .and_then(|db| db.def().daemon.process.as_deref())
