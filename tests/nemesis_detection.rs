@@ -9,7 +9,7 @@ mod nemesis_common;
 
 use std::time::Instant;
 
-use common::{Lab, lab_available, read_json, repo, run};
+use common::{Lab, lab_available, read_json};
 use nemesis_common::{check_nemesis_ops, history, leftovers};
 
 const RUNS: u64 = 10;
@@ -20,29 +20,22 @@ fn etcd_serializable_reads_are_caught_under_partitions() {
     if !lab_available("etcd_serializable_reads_are_caught_under_partitions") {
         return;
     }
-    let lab = Lab::up("ndet", 86, 3);
+    detect("ndet", 86, "etcd-serializable-reads");
+}
+
+/// Runs `tests/<test>.yaml` [`RUNS`] times on a lab of its own and asserts that at least
+/// [`REQUIRED`] runs come out invalid, each with a partition in its history.
+pub fn detect(lab_name: &str, octet: u8, test: &str) {
+    let lab = Lab::up(lab_name, octet, 3);
     let store = tempfile::tempdir().unwrap();
-    let def = repo().join("tests/etcd-serializable-reads.yaml");
+    let def = format!("tests/{test}.yaml");
     let mut caught = Vec::new();
     let mut missed = Vec::new();
     let started = Instant::now();
     for seed in 1..=RUNS {
         let t = Instant::now();
-        let out = run(
-            &repo(),
-            &[
-                "test",
-                def.to_str().unwrap(),
-                "--lab-dir",
-                lab.dir_arg(),
-                "--store",
-                store.path().to_str().unwrap(),
-                "--seed",
-                &seed.to_string(),
-            ],
-        );
-        let dir =
-            std::fs::canonicalize(store.path().join("etcd-serializable-reads/latest")).unwrap();
+        let out = lab.test(&def, store.path(), &["--seed", &seed.to_string()]);
+        let dir = std::fs::canonicalize(store.path().join(test).join("latest")).unwrap();
         let results = read_json(&dir.join("results.json"));
         let fs = check_nemesis_ops(&history(&dir));
         assert!(
@@ -64,7 +57,7 @@ fn etcd_serializable_reads_are_caught_under_partitions() {
         );
     }
     eprintln!(
-        "DETECTION RATE: {} of {RUNS} runs found etcd's serializable reads non-linearizable (caught: {caught:?}, missed: {missed:?}) in {:.0?}",
+        "DETECTION RATE: {} of {RUNS} runs found {test} non-linearizable (caught: {caught:?}, missed: {missed:?}) in {:.0?}",
         caught.len(),
         started.elapsed()
     );
@@ -74,7 +67,7 @@ fn etcd_serializable_reads_are_caught_under_partitions() {
     lab.assert_gone();
     assert!(
         caught.len() >= REQUIRED,
-        "only {} of {RUNS} runs caught the stale reads (missed seeds {missed:?})",
+        "{test}: only {} of {RUNS} runs caught the stale reads (missed seeds {missed:?})",
         caught.len()
     );
 }

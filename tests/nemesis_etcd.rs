@@ -6,7 +6,7 @@
 mod common;
 mod nemesis_common;
 
-use common::{Lab, lab_available, read_json, repo, run};
+use common::{Lab, lab_available, read_json};
 use nemesis_common::{check_nemesis_ops, history, leftovers};
 
 #[test]
@@ -16,16 +16,10 @@ fn etcd_linearizable_reads_survive_partitions_kills_and_pauses() {
     }
     let lab = Lab::up("netcd", 83, 3);
     let store = tempfile::tempdir().unwrap();
-    let def = repo().join("tests/etcd-register.yaml");
-    let out = run(
-        &repo(),
+    let out = lab.test(
+        "tests/etcd-register.yaml",
+        store.path(),
         &[
-            "test",
-            def.to_str().unwrap(),
-            "--lab-dir",
-            lab.dir_arg(),
-            "--store",
-            store.path().to_str().unwrap(),
             "--nemesis",
             "partition,kill,pause,clock",
             "--nemesis-interval",

@@ -7,7 +7,7 @@
 mod common;
 mod nemesis_common;
 
-use common::{Lab, lab_available, read_json, repo, run};
+use common::{Lab, lab_available, read_json};
 use nemesis_common::{check_nemesis_ops, history, leftovers};
 
 #[test]
@@ -17,19 +17,10 @@ fn a_yaml_schedule_partitions_the_primaries_then_kills_a_majority() {
     }
     let lab = Lab::up("nsched", 87, 3);
     let store = tempfile::tempdir().unwrap();
-    let def = repo().join("tests/etcd-primaries-then-majority.yaml");
-    let out = run(
-        &repo(),
-        &[
-            "test",
-            def.to_str().unwrap(),
-            "--lab-dir",
-            lab.dir_arg(),
-            "--store",
-            store.path().to_str().unwrap(),
-            "--seed",
-            "3",
-        ],
+    let out = lab.test(
+        "tests/etcd-primaries-then-majority.yaml",
+        store.path(),
+        &["--seed", "3"],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -99,6 +99,22 @@ impl Lab {
         self.dir.to_str().unwrap()
     }
 
+    /// `splitbrain test <def> --lab-dir <this lab> --store <store> <extra…>`, from the
+    /// repository (`def` relative to it, e.g. `tests/etcd-register.yaml`).
+    pub fn test(&self, def: &str, store: &Path, extra: &[&str]) -> Output {
+        let def = repo().join(def);
+        let mut args = vec![
+            "test",
+            def.to_str().unwrap(),
+            "--lab-dir",
+            self.dir_arg(),
+            "--store",
+            store.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&repo(), &args)
+    }
+
     /// Nothing of the lab is left: no namespace, link, chain, route, mount, file or process
     /// ([`lab_kit::assert_clean`]). Call it after [`Lab::down`].
     pub fn assert_gone(&self) {
