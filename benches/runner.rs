@@ -48,7 +48,7 @@ fn main() {
                 workers,
                 &program,
                 memory
-                    .open(workload, &Options::default(), &ClientContext { seed: 1 })
+                    .open(workload, &Options::default(), &ClientContext::new(1))
                     .unwrap(),
                 rec.clone(),
                 Duration::from_secs(1),

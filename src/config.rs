@@ -104,6 +104,11 @@ pub struct TestDef {
 /// shorthand of earlier versions, options next to `type:` (`client: {type: etcd,
 /// read-consistency: serializable}`), is still read, as the same options; written
 /// back (the stored `test.yaml`) they are under `options:`.
+///
+/// A client that passes its `options:` on (`process`, to its program:
+/// [`ClientKind::passes_options_on`](clients::ClientKind::passes_options_on)) has its own
+/// settings next to `type:` (`command: [python3, x.py]`); its options tree is those keys
+/// plus the block as one option named `options`, written back the same way.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientDef {
     /// A `client.type` of the registry: `etcd`, `memory`, `memory-stale`.
@@ -165,7 +170,11 @@ impl Serialize for ClientDef {
         if let Some(p) = self.port {
             map.serialize_entry("port", &p)?;
         }
-        if !self.options.is_empty() {
+        if self.client_type().is_ok_and(|k| k.passes_options_on()) {
+            for name in self.options.names() {
+                map.serialize_entry(name, &self.options.get(name))?;
+            }
+        } else if !self.options.is_empty() {
             map.serialize_entry("options", &self.options)?;
         }
         map.end()
@@ -189,8 +198,11 @@ impl<'de> de::Visitor<'de> for ClientVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ClientDef, A::Error> {
         let mut kind: Option<String> = None;
+        let mut type_at = None;
         let mut port: Option<u16> = None;
         let mut options: Option<Options> = None;
+        // The block as written, for a client that passes it on: (its key's place, the block).
+        let mut block_node: Option<(Option<options::Location>, Spot<Node>)> = None;
         // The shorthand: options next to `type:`, kept apart until the end so that
         // an `options:` block may come after them.
         let mut flat: Vec<(Spot<String>, Spot<Node>)> = Vec::new();
@@ -200,6 +212,7 @@ impl<'de> de::Visitor<'de> for ClientVisitor {
                     if kind.is_some() {
                         return Err(de::Error::duplicate_field("type"));
                     }
+                    type_at = location(key.referenced);
                     kind = Some(map.next_value::<TypeName>()?.0);
                 }
                 "port" => {
@@ -213,12 +226,17 @@ impl<'de> de::Visitor<'de> for ClientVisitor {
                         return Err(de::Error::duplicate_field("options"));
                     }
                     let block: Spanned<YamlMap> = map.next_value()?;
-                    let mut o = Options::new(location(block.referenced));
-                    for (k, v) in block.value.0 {
+                    let at = location(block.referenced);
+                    let mut o = Options::new(at);
+                    for (k, v) in block.value.0.iter().cloned() {
                         // serde-saphyr already refused a key given twice in one mapping.
                         o.insert(k, v).map_err(|e| de::Error::custom(e.message))?;
                     }
                     options = Some(o);
+                    block_node = Some((
+                        location(key.referenced),
+                        Spot::new(Node::Map(block.value.0), at),
+                    ));
                 }
                 _ => {
                     let value: Spanned<YamlNode> = map.next_value()?;
@@ -230,6 +248,25 @@ impl<'de> de::Visitor<'de> for ClientVisitor {
             }
         }
         let kind = kind.ok_or_else(|| de::Error::missing_field("type"))?;
+        if clients::find(&kind).is_ok_and(|k| k.passes_options_on()) {
+            // Its settings are the keys next to `type:`; the block is data it passes on.
+            let mut options = Options::new(type_at);
+            for (k, v) in flat {
+                options
+                    .insert(k, v)
+                    .map_err(|e| de::Error::custom(e.message))?;
+            }
+            if let Some((at, block)) = block_node {
+                options
+                    .insert(Spot::new("options".into(), at), block)
+                    .map_err(|e| de::Error::custom(e.message))?;
+            }
+            return Ok(ClientDef {
+                kind,
+                port,
+                options,
+            });
+        }
         let mut options =
             options.unwrap_or_else(|| Options::new(flat.first().and_then(|(k, _)| k.at)));
         for (k, v) in flat {
@@ -674,11 +711,14 @@ impl TestDef {
             .with_context(|| format!("cannot read the test definition {}", path.display()))?;
         let mut def = TestDef::parse(&text, &path.display().to_string())?;
         // Relative paths inside the file are relative to the file, not to the caller.
+        let base = path.parent().unwrap_or(Path::new("."));
         if let Some(db) = &def.db
             && db.is_relative()
         {
-            let base = path.parent().unwrap_or(Path::new("."));
             def.db = Some(base.join(db));
+        }
+        if let Ok(kind) = def.client.client_type() {
+            kind.resolve_paths(&mut def.client.options, base);
         }
         if def.name.is_none() {
             def.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
@@ -872,7 +912,7 @@ mod tests {
                 .open(
                     workload,
                     &def.client.options,
-                    &clients::ClientContext { seed: 1 },
+                    &clients::ClientContext::new(1),
                 )
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let yaml = def.to_yaml().unwrap();
@@ -927,6 +967,96 @@ mod tests {
         assert!(!plain.to_yaml().unwrap().contains("options"));
         assert!(!plain.client.needs_nodes());
         assert!(TestDef::default().client.needs_nodes());
+    }
+
+    /// `client: {type: process, command: [...], options: {...}}`: the command and
+    /// the process client's settings next to `type:`, the block for the program.
+    #[test]
+    fn a_process_client_has_its_command_beside_type_and_its_options_for_the_program() {
+        let text = "client:\n  type: process\n  command: [python3, clients/x.py]\n  kill-grace: 1s\n  options: {read-consistency: serializable, command: mine}\n";
+        let def = TestDef::parse(text, "t.yaml").unwrap();
+        let o = &def.client.options;
+        assert_eq!(
+            o.names().collect::<Vec<_>>(),
+            ["command", "kill-grace", "options"]
+        );
+        let Some(Node::Map(block)) = o.get("options") else {
+            panic!("{o:?}")
+        };
+        // The program's own `command` option is its own, not the client's.
+        let names: Vec<&str> = block.iter().map(|(k, _)| k.value.as_str()).collect();
+        assert_eq!(names, ["read-consistency", "command"]);
+        assert_eq!(
+            def.client.describe(),
+            // The program gets them as a JSON object (keys sorted).
+            r#"process (python3 clients/x.py {"command":"mine","read-consistency":"serializable"})"#
+        );
+        // Written back in the same form, and read back the same.
+        let yaml = def.to_yaml().unwrap();
+        let back = TestDef::parse(&yaml, "back.yaml").unwrap();
+        assert_eq!(back.client, def.client, "{yaml}");
+        assert_eq!(back.to_yaml().unwrap(), yaml);
+        assert!(
+            yaml.contains("command:") && yaml.contains("kill-grace: 1s"),
+            "{yaml}"
+        );
+
+        for (yaml, at, wants) in [
+            (
+                "client:\n  type: process\n  command: []\n",
+                "t.yaml:3:12:",
+                "client `process`: command: an empty list",
+            ),
+            (
+                "client: {type: process, command: python3 x.py}\n",
+                "t.yaml:1:34:",
+                "never a shell string: write `python3 x.py` as [python3, x.py]",
+            ),
+            (
+                "client:\n  options: {a: 1}\n  type: process\n",
+                "t.yaml:3:3:",
+                "missing field `command`",
+            ),
+            (
+                "client: {type: process, command: [sh], kil-grace: 2s}\n",
+                "t.yaml:1:40:",
+                "unknown field `kil-grace`",
+            ),
+        ] {
+            let e = TestDef::parse(yaml, "t.yaml").unwrap_err().to_string();
+            assert!(
+                e.starts_with(at) && e.contains(wants),
+                "{yaml}: {at} {wants}: {e}"
+            );
+        }
+    }
+
+    /// Relative command paths are resolved against the definition's directory when the
+    /// file is there; others stay as written.
+    #[test]
+    fn a_process_command_next_to_the_definition_is_found_from_anywhere() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("clients")).unwrap();
+        std::fs::write(dir.path().join("clients/x.py"), "").unwrap();
+        let path = dir.path().join("t.yaml");
+        std::fs::write(
+            &path,
+            "client: {type: process, command: [python3, clients/x.py, not-here.py]}\n",
+        )
+        .unwrap();
+        let def = TestDef::load(&path).unwrap();
+        let Some(Node::List(items)) = def.client.options.get("command") else {
+            panic!()
+        };
+        let args: Vec<&Node> = items.iter().map(|i| &i.value).collect();
+        assert_eq!(
+            args,
+            [
+                &Node::Str("python3".into()),
+                &Node::Str(dir.path().join("clients/x.py").display().to_string()),
+                &Node::Str("not-here.py".into()),
+            ]
+        );
     }
 
     #[test]

@@ -79,6 +79,9 @@ pub struct Plan {
     pub db: Option<DbDef>,
     /// Opens the workers' clients.
     pub client: Arc<dyn ClientFactory>,
+    /// What `client` was opened with; [`run_test`] opens it again with the run's
+    /// directory once that exists.
+    pub client_context: ClientContext,
     /// The nemesis with every default decided; `None` when no fault is enabled.
     pub nemesis: Option<NemesisConfig>,
 }
@@ -154,11 +157,20 @@ impl Plan {
         };
         // Built here, not when the workload starts: a bad client setting must fail
         // before anything touches a node.
-        let client = def
+        let bound = db
+            .as_ref()
+            .and_then(|d| Db::for_nodes(d.clone(), &env.nodes).ok());
+        let port = def
             .client
-            .client_type()
-            .and_then(|c| c.open(workload, &def.client.options, &ClientContext { seed }))
-            .map_err(|e| anyhow!("{name}: {e}"))?;
+            .port
+            .or_else(|| db.as_ref().and_then(|d| d.client_port()));
+        let client_context = ClientContext {
+            test: name.clone(),
+            nodes: client_targets(env, bound.as_ref(), port),
+            ..ClientContext::new(seed)
+        };
+        let client =
+            open_client(&def, workload, &client_context).map_err(|e| anyhow!("{name}: {e}"))?;
         if def.client.needs_nodes() && env.nodes.is_empty() {
             bail!(
                 "{name}: the {} client needs nodes: pass --nodes, or start the lab with `splitbrain lab up`",
@@ -201,9 +213,41 @@ impl Plan {
             checkers,
             db,
             client,
+            client_context,
             nemesis,
         })
     }
+}
+
+/// The definition's client, for `workload`, with `context`.
+fn open_client(
+    def: &TestDef,
+    workload: &'static dyn Workload,
+    context: &ClientContext,
+) -> Result<Arc<dyn ClientFactory>, splitbrain_workloads::ClientError> {
+    def.client
+        .client_type()
+        .and_then(|c| c.open(workload, &def.client.options, context))
+}
+
+/// The nodes the workers' clients talk to: each node at the address the database
+/// listens on, with the client port; one `local` node at 127.0.0.1 without nodes.
+fn client_targets(env: &Environment, db: Option<&Db>, port: Option<u16>) -> Vec<Target> {
+    if env.nodes.is_empty() {
+        return vec![Target::new("local", "127.0.0.1")];
+    }
+    env.nodes
+        .iter()
+        .map(|n| {
+            // Clients connect to the address the database listens on ({{ip}}).
+            let ip = db.and_then(|d| d.node_ip(&n.name)).unwrap_or(&n.host);
+            let t = Target::new(&n.name, ip);
+            match port {
+                Some(p) => t.with_port(p),
+                None => t,
+            }
+        })
+        .collect()
 }
 
 fn fastrand_seed() -> u64 {
@@ -222,8 +266,13 @@ pub async fn run_test(
     store: &Store,
     stop: CancellationToken,
 ) -> Result<RunOutcome> {
-    let plan = Plan::new(def, env)?;
+    let mut plan = Plan::new(def, env)?;
     let run = store.create_run(&plan.name)?;
+    // Clients that keep files in the run (a process client's stderr) learn its directory,
+    // which exists only now.
+    plan.client_context.run_dir = Some(run.path.clone());
+    plan.client = open_client(&plan.def, plan.workload, &plan.client_context)
+        .map_err(|e| anyhow!("{}: {e}", plan.name))?;
     std::fs::write(run.file(TEST_FILE), plan.def.to_yaml()?)
         .with_context(|| format!("cannot write {}", run.file(TEST_FILE).display()))?;
     logging::log_run_to(&run.file(crate::store::LOG_FILE))
@@ -354,22 +403,7 @@ async fn drive(
         .client
         .port
         .or_else(|| db.and_then(|d| d.def().client_port()));
-    let targets: Vec<Target> = if env.nodes.is_empty() {
-        vec![Target::new("local", "127.0.0.1")]
-    } else {
-        env.nodes
-            .iter()
-            .map(|n| {
-                // Clients connect to the address the database listens on ({{ip}}).
-                let ip = db.and_then(|d| d.node_ip(&n.name)).unwrap_or(&n.host);
-                let t = Target::new(&n.name, ip);
-                match port {
-                    Some(p) => t.with_port(p),
-                    None => t,
-                }
-            })
-            .collect()
-    };
+    let targets = client_targets(env, db, port);
     let workers: Vec<Worker> = (0..plan.concurrency)
         .map(|i| Worker::new(i, plan.concurrency, targets[i % targets.len()].clone()))
         .collect();
@@ -811,6 +845,62 @@ mod tests {
         let mut readers: Vec<u64> = invokes[30..33].iter().map(|(p, _)| *p).collect();
         readers.sort();
         assert_eq!(readers, [0, 1, 2]);
+    }
+
+    /// The process client through the real runner: a Python program per process, its
+    /// stderr in the run's `clients/`, the history checked. With a program that never
+    /// answers its third op, each such op is `info` and the worker goes on under a new
+    /// process (a new program).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_process_client_runs_through_the_runner_with_its_stderr_in_the_run() {
+        use splitbrain_checkers::Verdict;
+        let programs = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/tests/clients");
+        for program in ["file_store.py", "hangs.py"] {
+            let tmp = tempfile::tempdir().unwrap();
+            let text = format!(
+                "name: process\nclient:\n  type: process\n  command: [python3, {}]\n  kill-grace: 300ms\n  options: {{store: {}}}\nworkload: {{type: set}}\nconcurrency: 2\nrate: 40\ntime-limit: 1s\nop-timeout: 300ms\nseed: 1\n",
+                programs.join(program).display(),
+                tmp.path().join("store.json").display()
+            );
+            let def = TestDef::parse(&text, "process.yaml").unwrap();
+            let out = run_test(
+                &def,
+                &Environment::default(),
+                &Store::new(tmp.path().join("store")),
+                CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+            let clients = out.dir.join("clients");
+            let history =
+                std::fs::read_to_string(out.dir.join(crate::store::HISTORY_FILE)).unwrap();
+            let infos: Vec<serde_json::Value> = history
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .filter(|o| o["type"] == "info")
+                .collect();
+            for f in [
+                "process-0.stderr",
+                "process-1.stderr",
+                "setup-teardown.stderr",
+            ] {
+                let text = std::fs::read_to_string(clients.join(f)).unwrap_or_default();
+                assert!(text.starts_with("pid "), "{program}: {f}: {text}");
+            }
+            if program == "file_store.py" {
+                assert_eq!(out.results.verdict, Verdict::Valid, "{:?}", out.results);
+                assert!(infos.is_empty(), "{infos:?}");
+            } else {
+                assert!(!infos.is_empty(), "{program}: it hangs on every third op");
+                for i in &infos {
+                    assert_eq!(i["error"], "timeout after 300ms", "{i}");
+                }
+                // The replacements ran as processes 2, 3, ... with files of their own.
+                assert!(clients.join("process-2.stderr").exists());
+                // Infos may leave the final read out (unknown); never a wrong verdict.
+                assert_ne!(out.results.verdict, Verdict::Invalid, "{:?}", out.results);
+            }
+        }
     }
 
     #[tokio::test]

@@ -3,9 +3,11 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use splitbrain_control::{Cluster, Cmd, Inventory};
+
+use crate::common::{Lab, read_json};
 use splitbrain_history::fault_op::CLOCK_OFFSETS;
 use splitbrain_history::{FaultEdge, FaultOp};
 
@@ -118,4 +120,58 @@ pub fn check_nemesis_ops(ops: &[serde_json::Value]) -> Vec<String> {
         .iter()
         .map(|o| o["f"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Runs per detection measurement, and how many must find the bug.
+pub const RUNS: u64 = 10;
+pub const REQUIRED: usize = 9;
+
+/// Detection power: runs `tests/<test>.yaml` [`RUNS`] times (seeds 1..=RUNS, so that a miss
+/// can be replayed) on a lab of its own and asserts that at least
+/// [`REQUIRED`] runs come out invalid, each with a partition in its history; prints the rate.
+pub fn detect(lab_name: &str, octet: u8, test: &str) {
+    let lab = Lab::up(lab_name, octet, 3);
+    let store = tempfile::tempdir().unwrap();
+    let def = format!("tests/{test}.yaml");
+    let mut caught = Vec::new();
+    let mut missed = Vec::new();
+    let started = Instant::now();
+    for seed in 1..=RUNS {
+        let t = Instant::now();
+        let out = lab.test(&def, store.path(), &["--seed", &seed.to_string()]);
+        let dir = std::fs::canonicalize(store.path().join(test).join("latest")).unwrap();
+        let results = read_json(&dir.join("results.json"));
+        let fs = check_nemesis_ops(&history(&dir));
+        assert!(
+            fs.iter().any(|f| f == "start-partition"),
+            "seed {seed}: no partition: {fs:?}"
+        );
+        match out.status.code() {
+            Some(1) => {
+                assert_eq!(results["verdict"], "invalid");
+                caught.push(seed);
+            }
+            Some(0) | Some(2) => missed.push(seed),
+            other => panic!("seed {seed}: the run failed ({other:?})"),
+        }
+        eprintln!(
+            "seed {seed}: exit {:?} in {:.0?}",
+            out.status.code(),
+            t.elapsed()
+        );
+    }
+    eprintln!(
+        "DETECTION RATE: {} of {RUNS} runs found {test} non-linearizable (caught: {caught:?}, missed: {missed:?}) in {:.0?}",
+        caught.len(),
+        started.elapsed()
+    );
+    let left = leftovers(&lab.dir);
+    assert!(left.is_empty(), "{left:#?}");
+    lab.down();
+    lab.assert_gone();
+    assert!(
+        caught.len() >= REQUIRED,
+        "{test}: only {} of {RUNS} runs caught the stale reads (missed seeds {missed:?})",
+        caught.len()
+    );
 }

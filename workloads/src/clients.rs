@@ -7,23 +7,52 @@
 //! (database, workload) pair: `etcd/register` is one module, `etcd/set` another.
 //! Adding a client is one module with its `ClientType` plus one line here; adding
 //! a workload to a client is one module plus one line in its `workloads`.
+//!
+//! The `process` client ([`crate::process`]) is one entry too: an external program
+//! speaking JSON lines, for every workload.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
 use crate::options::{Options, OptionsError};
 use crate::workload::Workload;
-use crate::{ClientFactory, etcd, memory};
+use crate::{ClientFactory, Target, etcd, memory, process};
 
 /// Every client type, in the order help texts list them.
-pub static CLIENTS: &[&dyn ClientKind] = &[&etcd::ETCD, &memory::MEMORY, &memory::MEMORY_STALE];
+pub static CLIENTS: &[&dyn ClientKind] = &[
+    &etcd::ETCD,
+    &memory::MEMORY,
+    &memory::MEMORY_STALE,
+    &process::PROCESS,
+];
 
 /// What a constructor knows besides its client's options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientContext {
     /// The test's seed: clients that draw at random (the stale store) derive from it.
     pub seed: u64,
+    /// The test's name.
+    pub test: String,
+    /// The workload's name: [`ClientKind::open`] sets it to the workload it opens for.
+    pub workload: &'static str,
+    /// The nodes the workers' clients are pointed at (worker `i` at `nodes[i mod n]`):
+    /// the cluster's, or the one `local` node at 127.0.0.1 of a test without nodes.
+    pub nodes: Vec<Target>,
+    /// The run's directory in the store, for files a client keeps (a process client's
+    /// stderr); `None` outside a run.
+    pub run_dir: Option<PathBuf>,
+}
+
+impl ClientContext {
+    /// A context that knows only the seed (tests, benchmarks, checks of a definition).
+    pub fn new(seed: u64) -> ClientContext {
+        ClientContext {
+            seed,
+            ..ClientContext::default()
+        }
+    }
 }
 
 /// Opens the clients of one (database, workload) pair, from the client's options.
@@ -54,6 +83,16 @@ pub trait ClientKind: Sync {
     fn check(&self, options: &Options) -> Result<(), OptionsError>;
     /// What the options change about the client, if anything worth saying.
     fn describe(&self, options: &Options) -> Option<String>;
+    /// Whether its `options:` block is not its own settings but data it passes on
+    /// verbatim (the process client hands it to its program). Then the block is read as
+    /// one option named `options`, and its own settings are the keys written next to
+    /// `type:` (`command:`).
+    fn passes_options_on(&self) -> bool {
+        false
+    }
+    /// Rewrites the paths in its options that are relative to `base`, the directory of
+    /// the test definition they were read from.
+    fn resolve_paths(&self, _options: &mut Options, _base: &Path) {}
     /// The client factory for `workload` with `options`.
     fn open(
         &self,
@@ -108,7 +147,11 @@ impl<O: DeserializeOwned + 'static> ClientKind for ClientType<O> {
             client: self.name,
             error: e,
         })?;
-        Ok(open(&options, context))
+        let context = ClientContext {
+            workload: workload.name(),
+            ..context.clone()
+        };
+        Ok(open(&options, &context))
     }
 }
 
@@ -162,14 +205,20 @@ mod tests {
             for w in c.workloads() {
                 workload::find(w).unwrap();
             }
-            // Default options are valid for every client.
-            c.check(&Options::default()).unwrap();
+            // Default options are valid for every client but `process`, which must be
+            // told its program.
+            if c.name() == "process" {
+                let e = c.check(&Options::default()).unwrap_err();
+                assert!(e.message.contains("missing field `command`"), "{e}");
+            } else {
+                c.check(&Options::default()).unwrap();
+            }
         }
-        assert_eq!(names(), ["etcd", "memory", "memory-stale"]);
+        assert_eq!(names(), ["etcd", "memory", "memory-stale", "process"]);
         let e = find("redis").err().unwrap();
         assert_eq!(
             e.to_string(),
-            "unknown client type `redis`; expected one of: etcd, memory, memory-stale"
+            "unknown client type `redis`; expected one of: etcd, memory, memory-stale, process"
         );
     }
 
@@ -179,7 +228,7 @@ mod tests {
             for c in ["etcd", "memory", "memory-stale"] {
                 let kind = find(c).unwrap();
                 assert!(kind.workloads().contains(&w.name()), "{c} lacks {w}");
-                kind.open(*w, &Options::default(), &ClientContext { seed: 1 })
+                kind.open(*w, &Options::default(), &ClientContext::new(1))
                     .unwrap();
             }
             assert!(find("etcd").unwrap().needs_nodes());
@@ -201,7 +250,7 @@ mod tests {
     fn a_missing_pair_says_what_the_client_has() {
         let set = workload::find("set").unwrap();
         let e = REGISTER_ONLY
-            .open(set, &Options::default(), &ClientContext { seed: 1 })
+            .open(set, &Options::default(), &ClientContext::new(1))
             .err()
             .unwrap();
         assert_eq!(
@@ -212,7 +261,7 @@ mod tests {
             .open(
                 workload::find("register").unwrap(),
                 &Options::default(),
-                &ClientContext { seed: 1 },
+                &ClientContext::new(1),
             )
             .unwrap();
     }

@@ -26,7 +26,9 @@
 //!   store per workload, correct or deliberately stale, for benchmarks and for
 //!   proving that the checkers catch a wrong database. [`clients::CLIENTS`]
 //!   lists every `client.type` once, with its workloads, whether it needs nodes,
-//!   and its own `options:` block ([`options`]).
+//!   and its own `options:` block ([`options`]). [`process`] is the client that
+//!   is an external program in any language, speaking JSON lines
+//!   ([`process::protocol`], docs/client-protocol.md), one OS process per process.
 //!
 //! The runner (in the `splitbrain` binary) ties them together: it calls
 //! [`Client::setup`] once, then for worker `i` opens a client on node `i mod n`,
@@ -56,6 +58,7 @@ pub mod etcd;
 pub mod generator;
 pub mod memory;
 pub mod options;
+pub mod process;
 pub mod workload;
 pub mod workloads;
 
