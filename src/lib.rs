@@ -15,6 +15,7 @@ pub mod builtin;
 pub mod config;
 pub mod harness;
 pub mod logging;
+pub mod reference;
 pub mod report;
 pub mod runner;
 pub mod store;

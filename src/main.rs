@@ -53,6 +53,7 @@ enum Command {
     Analyze(cli::test::AnalyzeArgs),
     Heal(cli::heal::HealArgs),
     Serve(cli::serve::ServeArgs),
+    ClientCheck(cli::client_check::ClientCheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +89,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => cli::test::analyze(args),
         Command::Heal(args) => cli::heal::run(args),
         Command::Serve(args) => cli::serve::run(args),
+        Command::ClientCheck(args) => cli::client_check::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

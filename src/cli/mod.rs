@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod client_check;
 pub mod db;
 pub mod gate;
 pub mod heal;

@@ -81,11 +81,11 @@ fn duration_flag(s: &str, check: fn(Duration) -> Result<(), String>) -> Result<D
     Ok(d)
 }
 
-fn parse_time_limit(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_time_limit(s: &str) -> Result<Duration, String> {
     duration_flag(s, numbers::check_time_limit)
 }
 
-fn parse_op_timeout(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_op_timeout(s: &str) -> Result<Duration, String> {
     duration_flag(s, numbers::check_op_timeout)
 }
 
@@ -93,7 +93,7 @@ fn parse_nemesis_interval(s: &str) -> Result<Duration, String> {
     duration_flag(s, splitbrain_nemeses::config::check_interval)
 }
 
-fn parse_rate(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_rate(s: &str) -> Result<f64, String> {
     let r: f64 = s
         .trim()
         .parse()
