@@ -2,7 +2,9 @@
 //!
 //! A run directory holds `test.yaml` (the effective configuration, seed
 //! included), `history.jsonl` (streamed while the test runs), `results.json`,
-//! `controller.log` and `nodes/<node>/...` (logs downloaded from the nodes).
+//! `controller.log`, `nodes/<node>/...` (logs downloaded from the nodes) and, for a
+//! process client, `clients/process-<P>.stderr` (each client program's stderr, linked
+//! from the report).
 //! `store/latest` and `store/<test-name>/latest` are symlinks to the newest run,
 //! so `splitbrain analyze` with no argument finds it.
 

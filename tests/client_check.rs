@@ -48,6 +48,9 @@ fn a_correct_client_is_conformant() {
     let latest = store.path().join("client-check-set/latest");
     assert!(latest.join("clients/process-0.stderr").exists());
     assert!(latest.join("results.json").exists());
+    // The report links them.
+    let report = std::fs::read_to_string(latest.join("report.html")).unwrap();
+    assert!(report.contains("clients/process-0.stderr"));
 }
 
 #[test]
