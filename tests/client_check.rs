@@ -106,3 +106,26 @@ fn bad_flags_are_usage_errors() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn the_shipped_python_client_is_conformant_in_reference_mode() {
+    let store = tempfile::tempdir().unwrap();
+    let out = run(
+        &repo(),
+        &[
+            "client-check",
+            "--store",
+            store.path().to_str().unwrap(),
+            "--time-limit",
+            "2s",
+            "--seed",
+            "3",
+            "--",
+            "python3",
+            "clients/etcd_gateway.py",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("client-check: conformant (3 workloads"), "{stdout}");
+}
