@@ -127,5 +127,8 @@ fn the_shipped_python_client_is_conformant_in_reference_mode() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("client-check: conformant (3 workloads"), "{stdout}");
+    assert!(
+        stdout.contains("client-check: conformant (3 workloads"),
+        "{stdout}"
+    );
 }
