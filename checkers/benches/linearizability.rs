@@ -5,7 +5,9 @@
 //! effect at a random point of its interval, some end `info` (having taken
 //! effect or not; the process is then replaced). "Stale" variants plant one
 //! read in the middle that returns the initial `nil` although writes have
-//! completed: invalid, and the worst case for depth-first search.
+//! completed: invalid, and the worst case for depth-first search (the
+//! automatic choice now finds such a read before searching; `BENCH_ENGINES=1`
+//! still shows the engines on it).
 //!
 //! Prints one line per case: ops (calls), processes, info share, verdict, the
 //! engine that answered, wall time and peak resident memory during the check.

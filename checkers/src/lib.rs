@@ -36,6 +36,11 @@
 //!    (they constrain nothing); other `info` calls and calls the history never
 //!    completed are optional: they may take effect at any time after their
 //!    invocation, or never.
+//!
+//!    For registers, reads impossible by themselves are looked for first, in
+//!    O(n log n) (`impossible`): a read of a value whose every writer was
+//!    overwritten before the read began, or that nothing wrote. One found is
+//!    the counterexample, and no search runs (unless an engine is pinned).
 //! 3. **Search** (`wgl`, `jit`). Two engines, each complete and sound:
 //!    - *WGL*, Wing–Gong–Lowe depth-first search with a memo of configurations
 //!      and incremental (Zobrist) hashing: a few nanoseconds a step, fast on
@@ -96,6 +101,7 @@ mod engine;
 pub mod equality;
 mod hash;
 pub mod heap;
+mod impossible;
 mod jit;
 mod limits;
 pub mod linearizable;

@@ -28,9 +28,9 @@ pub enum EngineChoice {
     /// small step budget and switch to JIT when it runs over.
     #[default]
     Auto,
-    /// Wing–Gong–Lowe depth-first search only.
+    /// Wing–Gong–Lowe depth-first search only (no shortcut before it).
     Wgl,
-    /// Lowe's just-in-time sweep only.
+    /// Lowe's just-in-time sweep only (no shortcut before it).
     Jit,
     /// Both engines on every key, on separate threads; the first definite answer wins.
     Race,

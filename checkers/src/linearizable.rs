@@ -18,7 +18,7 @@ use crate::result::{
     Counterexample, Engine, KeyResult, LeftOutReason, LeftOutTally, LinearizabilityResult, Stats,
     UnknownCause, Verdict,
 };
-use crate::{Checked, Checker, Finding, counterexample, jit, wgl};
+use crate::{Checked, Checker, Finding, counterexample, impossible, jit, wgl};
 
 /// The checker's name in test definitions and `results.json`.
 pub const NAME: &str = "linearizable";
@@ -286,6 +286,12 @@ fn check_key<M: Model>(ctx: &Ctx, g: &KeyCalls, model: M) -> Result<KeyOutcome, 
     let mut counterexample = None;
     let mut halt: Option<Halt> = None;
     for p in problems.iter().filter(|p| p.len() > 0) {
+        if let Some(cx) = impossible_read(ctx, p, g.key.as_ref()) {
+            // Decided before any search: no engine answered.
+            result.verdict = Verdict::Invalid;
+            counterexample = Some(cx);
+            break;
+        }
         let (answer, engine) = solve(ctx, p);
         match answer {
             Answer::Valid => {
@@ -323,6 +329,22 @@ fn check_key<M: Model>(ctx: &Ctx, g: &KeyCalls, model: M) -> Result<KeyOutcome, 
         dropped,
         ok_ops,
     })
+}
+
+/// A register read that is impossible by itself (see [`impossible`]), as a
+/// counterexample. Only under the automatic engine choice: a pinned engine
+/// (`--engine wgl|jit`) answers alone.
+fn impossible_read<M: Model>(
+    ctx: &Ctx,
+    p: &Problem<M>,
+    key: Option<&Value>,
+) -> Option<Counterexample> {
+    if !matches!(ctx.limits.engine, EngineChoice::Auto | EngineChoice::Race) {
+        return None;
+    }
+    let p = (p as &dyn Any).downcast_ref::<Problem<Register>>()?;
+    let found = impossible::find(p)?;
+    Some(impossible::counterexample(ctx.history, p, key, &found))
 }
 
 fn definite<M: Model>(a: &Answer<M>) -> bool {

@@ -120,7 +120,8 @@ pub struct KeyResult {
     /// Independent parts the key split into (e.g. disjoint registers of a
     /// multi-register); usually 1.
     pub parts: u32,
-    /// The engine whose answer counted; `None` when there was nothing to search.
+    /// The engine whose answer counted; `None` when there was nothing to search,
+    /// or a read impossible by itself decided before any search.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<Engine>,
     pub elapsed_ms: f64,

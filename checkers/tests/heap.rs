@@ -17,10 +17,12 @@ static ALLOC: CountingAlloc = CountingAlloc;
 
 const MIB: u64 = 1 << 20;
 
-/// `n` writes of distinct values, all concurrent, then (when `bad`) a read of
-/// a value nobody wrote. Every subset of the writes may be linearized before
-/// each return: the JIT engine's configurations (and, for the bad history,
-/// WGL's memo) grow as 2^n.
+/// `n` writes of distinct values, all concurrent, then (when `bad`) a read
+/// of 0 followed by a read of 1: together impossible (the writes are all
+/// over), each possible by itself, so that no shortcut before the search
+/// decides it. Every subset of the writes may be linearized before each
+/// return: the JIT engine's configurations (and, for the bad history, WGL's
+/// memo) grow as 2^n.
 fn concurrent_writes(n: u64, bad: bool) -> History {
     let mut ops = Vec::new();
     for p in 0..n {
@@ -40,18 +42,20 @@ fn concurrent_writes(n: u64, bad: bool) -> History {
         ));
     }
     if bad {
-        ops.push(Op::new(
-            Process::Client(n),
-            OpType::Invoke,
-            "read",
-            Value::Nil,
-        ));
-        ops.push(Op::new(
-            Process::Client(n),
-            OpType::Ok,
-            "read",
-            Value::Int(-1),
-        ));
+        for v in [0, 1] {
+            ops.push(Op::new(
+                Process::Client(n),
+                OpType::Invoke,
+                "read",
+                Value::Nil,
+            ));
+            ops.push(Op::new(
+                Process::Client(n),
+                OpType::Ok,
+                "read",
+                Value::Int(v),
+            ));
+        }
     }
     for (i, o) in ops.iter_mut().enumerate() {
         o.index = i as u64;

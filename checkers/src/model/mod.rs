@@ -30,6 +30,7 @@ pub use multi_register::MultiRegister;
 pub use mutex::Mutex;
 pub use queue::FifoQueue;
 pub use register::Register;
+pub(crate) use register::RegisterOp;
 pub use set::SetModel;
 
 /// How a call ended, as far as a model cares (`fail` calls are dropped before).
@@ -73,8 +74,10 @@ impl<'a> CallView<'a> {
 /// - two ops that compare equal behave identically (the engines try only the
 ///   earliest-returning of identical pending ops).
 pub trait Model: Clone + Send + Sync + 'static {
-    type State: Copy + Eq + Hash + Send + Sync + fmt::Debug;
-    type Op: Copy + Eq + Hash + Send + Sync + fmt::Debug;
+    // 'static: a compiled problem can be downcast to a concrete model's
+    // (the register-only shortcut before the search).
+    type State: Copy + Eq + Hash + Send + Sync + fmt::Debug + 'static;
+    type Op: Copy + Eq + Hash + Send + Sync + fmt::Debug + 'static;
 
     /// The object's name in messages: "register", "lock", ...
     fn object(&self) -> &'static str;
