@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use splitbrain::config::TestDef;
-use splitbrain::runner::{self, Recorder, Worker};
 use splitbrain_workloads::clients::ClientContext;
-use splitbrain_workloads::{ClientFactory, Gen, GeneratorConfig, Options, Target, workload};
-use tokio_util::sync::CancellationToken;
+use splitbrain_workloads::{ClientFactory, Options, workload};
+
+mod common;
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -45,37 +45,14 @@ fn main() {
                     .unwrap()
             };
             let path = tmp.path().join(format!("{client}-{concurrency}.jsonl"));
-            let rec = Recorder::to_file(&path).unwrap();
-            let limit = Duration::from_secs(5);
-            let elapsed = rt.block_on(async {
-                let config = GeneratorConfig::new(register, 1, concurrency, 5);
-                let program = Gen::main(config.rate, config.independent, limit)
-                    .compile(register, None, 1, concurrency, 5)
-                    .unwrap();
-                let workers = (0..concurrency)
-                    .map(|i| Worker::new(i, concurrency, Target::new("n1", "127.0.0.1")))
-                    .collect();
-                let stop = CancellationToken::new();
-                let flusher = rec.spawn_flusher(Duration::from_millis(500), stop.clone());
-                let started = std::time::Instant::now();
-                let mut workers = runner::run_program(
-                    workers,
-                    &program,
-                    factory,
-                    rec.clone(),
-                    Duration::from_secs(5),
-                    CancellationToken::new(),
-                )
-                .await;
-                let elapsed = started.elapsed();
-                for w in &mut workers {
-                    w.close().await;
-                }
-                stop.cancel();
-                flusher.await.unwrap();
-                elapsed
-            });
-            rec.flush().unwrap();
+            let (elapsed, rec) = common::run_main_phase(
+                &rt,
+                factory,
+                register,
+                concurrency,
+                Duration::from_secs(5),
+                &path,
+            );
             let (invoked, ok, ..) = rec.counts.snapshot();
             println!(
                 "protocol/{client}/{concurrency} workers: {:>9.0} ops/s ({invoked} ops, {ok} ok, {:.1} s)",

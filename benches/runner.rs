@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use splitbrain::runner::{self, Recorder, Worker};
 use splitbrain_workloads::clients::{self, ClientContext};
-use splitbrain_workloads::{Gen, GeneratorConfig, Options, Target, workload};
-use tokio_util::sync::CancellationToken;
+use splitbrain_workloads::{Options, workload};
+
+mod common;
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -27,40 +27,17 @@ fn main() {
     ] {
         let workload = workload::find(name).unwrap();
         let path = tmp.path().join(format!("{workload}-{concurrency}.jsonl"));
-        let rec = Recorder::to_file(&path).unwrap();
-        let limit = Duration::from_secs(3);
-        let elapsed = rt.block_on(async {
-            // What the harness runs: today's main phase as a compiled generator.
-            let config = GeneratorConfig::new(workload, 1, concurrency, 5);
-            let program = Gen::main(config.rate, config.independent, limit)
-                .compile(workload, None, 1, concurrency, 5)
-                .unwrap();
-            let workers = (0..concurrency)
-                .map(|i| {
-                    let t = Target::new(&format!("n{}", i % 5 + 1), "127.0.0.1");
-                    Worker::new(i, concurrency, t)
-                })
-                .collect();
-            let stop = CancellationToken::new();
-            let flusher = rec.spawn_flusher(Duration::from_millis(500), stop.clone());
-            let started = std::time::Instant::now();
-            runner::run_program(
-                workers,
-                &program,
-                memory
-                    .open(workload, &Options::default(), &ClientContext::new(1))
-                    .unwrap(),
-                rec.clone(),
-                Duration::from_secs(1),
-                CancellationToken::new(),
-            )
-            .await;
-            let elapsed = started.elapsed();
-            stop.cancel();
-            flusher.await.unwrap();
-            elapsed
-        });
-        rec.flush().unwrap();
+        let factory = memory
+            .open(workload, &Options::default(), &ClientContext::new(1))
+            .unwrap();
+        let (elapsed, rec) = common::run_main_phase(
+            &rt,
+            factory,
+            workload,
+            concurrency,
+            Duration::from_secs(3),
+            &path,
+        );
         let (invoked, ok, ..) = rec.counts.snapshot();
         let bytes = std::fs::metadata(&path).unwrap().len();
         println!(

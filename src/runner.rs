@@ -32,6 +32,10 @@ use splitbrain_history::{Op, OpType, Process, Value};
 use splitbrain_workloads::{Client, ClientFactory, Clock, Next, Outcome, Program, Request, Target};
 use tokio_util::sync::CancellationToken;
 
+/// What the error of an op begins with when no client could be opened for it (the op is
+/// `fail`: nothing was sent), as Jepsen's `:no-client`.
+pub const NO_CLIENT: &str = "could not open a client";
+
 /// Live counts for the progress bar and the summary.
 #[derive(Debug, Default)]
 pub struct Counts {
@@ -179,10 +183,7 @@ impl Worker {
                 .open(&self.target, self.process)
                 .await
                 .with_context(|| {
-                    format!(
-                        "worker {} could not open a client to {}",
-                        self.index, self.target.name
-                    )
+                    format!("worker {} {NO_CLIENT} to {}", self.index, self.target.name)
                 })?;
             self.client = Some(c);
         }
@@ -362,7 +363,7 @@ pub async fn client_once(
         let mut client = factory
             .open(target, ONCE_PROCESS)
             .await
-            .with_context(|| format!("could not open a client to {}", target.name))?;
+            .with_context(|| format!("{NO_CLIENT} to {}", target.name))?;
         let result = match step {
             Once::Setup => client.setup().await,
             Once::Teardown => client.teardown().await,

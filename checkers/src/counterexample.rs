@@ -14,7 +14,8 @@ use crate::model::Model;
 use crate::problem::Problem;
 use crate::result::{Counterexample, LinearizedOp, OpRef, Prefix, Unplaceable};
 
-const MAX_PREFIXES: usize = 6;
+/// Prefixes a counterexample shows at most (the engines' and the impossible-read shortcut's).
+pub(crate) const MAX_PREFIXES: usize = 6;
 const MAX_UNPLACEABLE: usize = 32;
 /// Survivors looked at, and pending ops placed after each.
 const MAX_SURVIVORS: usize = 8;

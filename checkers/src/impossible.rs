@@ -33,6 +33,7 @@
 
 use splitbrain_history::{History, Value};
 
+use crate::counterexample::MAX_PREFIXES;
 use crate::model::{Model, Register, RegisterOp};
 use crate::problem::{NEVER, Problem};
 use crate::result::{Counterexample, LinearizedOp, OpRef, Prefix, Unplaceable};
@@ -356,9 +357,6 @@ pub(crate) fn counterexample(
         type_clash,
     }
 }
-
-/// Prefixes shown at most, as the engines' counterexamples.
-const MAX_PREFIXES: usize = 6;
 
 #[cfg(test)]
 mod tests {

@@ -8,10 +8,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use splitbrain::harness::{self, Environment};
 use splitbrain::reference::{Misbehaviour, ReferenceStore};
+use splitbrain::runner;
 use splitbrain::store::Store;
 use splitbrain_checkers::Verdict;
 use splitbrain_control::Node;
 use splitbrain_history::duration;
+use splitbrain_workloads::process;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::test::{parse_op_timeout, parse_rate, parse_time_limit};
@@ -244,8 +246,8 @@ fn violations(history: &str) -> Vec<String> {
         .filter(|op| op["process"] != "nemesis")
         .filter_map(|op| {
             let error = op["error"].as_str()?;
-            let broke = op["type"] == "info" && error.starts_with("client program `");
-            let no_client = op["type"] == "fail" && error.contains("could not open a client");
+            let broke = op["type"] == "info" && process::is_protocol_error(error);
+            let no_client = op["type"] == "fail" && error.contains(runner::NO_CLIENT);
             (broke || no_client).then(|| error.to_string())
         })
         .collect()

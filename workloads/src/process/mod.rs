@@ -61,6 +61,18 @@ pub const DEFAULT_OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// in the binary): it is sent as `"process": null`.
 const ONCE_PROCESS: u64 = u64::MAX;
 
+/// How every error of a program that broke the protocol begins (`client program `cmd`
+/// (process 3 on n1): …`), so that such ops can be told from the program's own `info`s.
+const LABEL: &str = "client program";
+
+/// Whether an op's error says that the client program broke the protocol (rather than
+/// the program answering `info` itself).
+pub fn is_protocol_error(error: &str) -> bool {
+    error
+        .strip_prefix(LABEL)
+        .is_some_and(|rest| rest.starts_with(" `"))
+}
+
 /// The most of a bad line an error quotes.
 const QUOTE_CHARS: usize = 200;
 
@@ -289,7 +301,7 @@ pub struct ProcessFactory {
 
 impl ProcessFactory {
     fn label(&self) -> String {
-        format!("client program `{}`", display_command(&self.command))
+        format!("{LABEL} `{}`", display_command(&self.command))
     }
 
     /// The `open` exchange on a started program; what was wrong, if it failed.
