@@ -31,9 +31,11 @@ const MAX_CONCURRENCY: usize = 64;
 /// is told to use: `"reference": true` in the `open` options, the store at `node.host`
 /// and `node.ports.client` (`POST /invoke`). The store loses some replies (the op took
 /// effect: the client must answer `info`) and refuses some ops (they did not: `fail`).
-/// Reports protocol violations (bad lines, wrong ids, exits, hangs, `open` failures) and
-/// wrong answers (the workload's checkers on the history). Each workload's run is kept
-/// in the store with its report and the program's stderr.
+/// Reports protocol violations (bad lines, wrong ids, exits, `open` failures) and wrong
+/// answers (the workload's checkers on the history). A program that hangs is not a
+/// violation of its own: its ops time out as `info` (the counts show it) and a history
+/// without `ok` ops is too little evidence. Each workload's run is kept in the store with
+/// its report and the program's stderr.
 ///
 /// Exit codes: 0 conformant, 1 violations or wrong answers, 2 too little evidence, 3 error.
 #[derive(clap::Args, Debug)]
