@@ -1,7 +1,7 @@
 //! Detection: etcd with serializable reads under the partition nemesis is found
-//! non-linearizable. `tests/etcd-serializable-reads.yaml` is run as shipped, ten times on a
-//! 3-node lab (fixed seeds 1..=10, so that a miss can be replayed), and must be caught in at
-//! least 9 of the 10 runs ([`nemesis_common::detect`]). The detection rate is printed.
+//! non-linearizable. `tests/etcd-serializable-reads.yaml` is run as shipped on a 3-node lab
+//! ([`nemesis_common::detect`]): in CI until one run catches it (at most 3); as the
+//! detection-power benchmark (`SPLITBRAIN_DETECTION=measure`) 10 runs, at least 9 caught.
 //! Needs root (runs under CI=true; skips elsewhere with the reason).
 
 mod common;
